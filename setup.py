@@ -1,0 +1,61 @@
+"""spacy-ru-nn: BiLSTM NER for Russian and a bag-of-words perceptron text classifier, as spaCy components."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+ROOT = Path(__file__).parent
+about: dict = {}
+exec((ROOT / "spacy_ru_nn" / "about.py").read_text(encoding="utf8"), about)
+
+setup(
+    name=about["__title__"],
+    version=about["__version__"],
+    description="PyTorch BiLSTM NER for Russian and a bag-of-words perceptron textcat for spaCy",
+    long_description=(ROOT / "README.md").read_text(encoding="utf8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.9",
+    packages=find_packages(include=["spacy_ru_nn", "spacy_ru_nn.*"]),
+    package_data={"spacy_ru_nn": ["py.typed"]},
+    install_requires=[
+        "spacy>=3.8,<3.9",
+        "thinc>=8.3.12,<8.4",
+        # A range, not a pin: install the CPU wheel (torch==2.13.0) first to avoid a CUDA build.
+        "torch>=2.1",
+        "typer>=0.9",
+        "numpy>=1.23",
+        "srsly>=2.4",
+        # navec vectors and name dictionaries ship inside natasha; read at initialize only.
+        "natasha>=1.6",
+        "navec>=0.10",
+        "pymorphy3>=2.0",
+        "pymorphy3-dicts-ru",
+    ],
+    extras_require={
+        "test": ["pytest>=7"],
+        "plots": ["matplotlib>=3.7"],
+        "benchmark": ["scikit-learn>=1.3", "matplotlib>=3.7"],
+    },
+    entry_points={
+        "spacy_factories": [
+            "bilstm_ner = spacy_ru_nn.components.ner:make_bilstm_ner",
+            "nn_textcat = spacy_ru_nn.components.textcat:make_nn_textcat",
+        ],
+        "spacy_callbacks": [
+            "spacy-ru-nn.torch_threads.v1 = spacy_ru_nn.callbacks:make_torch_threads",
+        ],
+        "spacy_architectures": [
+            "spacy-ru-nn.BiLSTMTagger.v1 = spacy_ru_nn.architectures:build_bilstm_tagger_v1",
+            "spacy-ru-nn.BoWPerceptron.v1 = spacy_ru_nn.architectures:build_bow_perceptron_v1",
+        ],
+        "spacy_scorers": [
+            "spacy-ru-nn.textcat_scorer.v1 = spacy_ru_nn.scorers:make_textcat_scorer",
+        ],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: spaCy",
+        "Natural Language :: Russian",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

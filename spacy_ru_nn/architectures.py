@@ -1,0 +1,117 @@
+"""Registered model builders. Only builders live here; the layers are in `layers/`."""
+from typing import List, Optional
+
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Model
+from thinc.types import Floats2d
+
+from .layers.bow import bow_perceptron
+from .layers.features import GRAMMEMES, TokenFeaturizer
+from .layers.tagger import BiLSTMTagger, TorchTokenEncoder
+from .layers.torch_modules import BiLSTMTokenEncoder
+
+
+@registry.architectures("spacy-ru-nn.BiLSTMTagger.v1")
+def build_bilstm_tagger_v1(
+    width: int,
+    depth: int,
+    attrs: List[str],
+    rows: List[int],
+    hash_width: int,
+    char_width: int,
+    char_filters: int,
+    char_kernel: int,
+    max_chars: int,
+    n_chars: int,
+    morphology: bool,
+    morph_width: int,
+    vectors: Optional[str],
+    vectors_width: int,
+    window: int,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Token features -> BiLSTM -> per-token tag probabilities (the lecture's NER tagger).
+
+    width (int): BiLSTM output width (both directions together).
+    depth (int): Number of stacked BiLSTM layers.
+    attrs, rows: Token attributes embedded by hashing, and the bucket count for each.
+    hash_width (int): Width of each hashed attribute embedding.
+    char_width, char_filters, char_kernel, max_chars, n_chars: Character CNN; char_filters = 0
+        turns it off.
+    morphology (bool): Add pymorphy3 grammeme features (Name, Surn, Geox, Orgn, case, ...).
+    morph_width (int): Width the grammeme vector is projected to.
+    vectors (Optional[str]): 'natasha' for the navec vectors inside natasha, a navec .tar path,
+        or null. Read once at initialize and stored in the model.
+    vectors_width (int): Dimension of those vectors (300 for navec); 0 turns vectors off.
+    window (int): Longest token sequence the BiLSTM reads; longer docs are cut into windows,
+        which bounds memory on huge documents.
+    """
+    use_chars = char_filters > 0
+    if vectors is None:
+        vectors_width = 0
+    featurizer = TokenFeaturizer(
+        attrs,
+        rows,
+        n_chars=n_chars,
+        max_chars=max_chars,
+        use_chars=use_chars,
+        use_morphology=morphology,
+        window=window,
+    )
+    module = BiLSTMTokenEncoder(
+        hash_rows=rows,
+        hash_width=hash_width,
+        n_chars=n_chars,
+        char_width=char_width,
+        char_filters=char_filters,
+        char_kernel=char_kernel,
+        n_morph=len(GRAMMEMES) if morphology else 0,
+        morph_width=morph_width,
+        vectors_width=vectors_width,
+        width=width,
+        depth=depth,
+        dropout=0.0,
+    )
+    return BiLSTMTagger(featurizer, TorchTokenEncoder(module), width=width, vectors=vectors)
+
+
+@registry.architectures("spacy-ru-nn.BoWPerceptron.v1")
+def build_bow_perceptron_v1(
+    features: str,
+    n_buckets: int,
+    min_df: int,
+    ngram_range: List[int],
+    lowercase: bool,
+    weighting: str,
+    hidden_width: int,
+    depth: int,
+    activation: str,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], Floats2d]:
+    """Bag of word n-grams -> Linear -> act -> [Linear -> act] * (depth - 1) -> Linear -> sigmoid
+    (two labels) or softmax (more): the lecture's perceptron for SMS spam.
+
+    features (str): "hash" (n-grams hashed into n_buckets rows) or "vocab" (the n-grams
+        of the training set that occur in at least min_df docs; others are ignored).
+    n_buckets (int): Rows of the first layer with features = "hash".
+    min_df (int): Minimum document frequency with features = "vocab".
+    ngram_range (List[int]): [min_n, max_n] word n-gram sizes, e.g. [1, 2].
+    lowercase (bool): Use LOWER instead of ORTH.
+    weighting (str): "count", "binary" or "tfidf" (smoothed idf, L2-normalized per doc).
+    hidden_width (int): Width of each hidden layer.
+    depth (int): Number of hidden layers, 1 to 3.
+    activation (str): "relu" or "tanh".
+    nO (Optional[int]): Number of labels; set from the data at initialize when null.
+    """
+    return bow_perceptron(
+        features=features,
+        n_buckets=n_buckets,
+        min_df=min_df,
+        ngram_range=tuple(ngram_range),  # type: ignore[arg-type]
+        lowercase=lowercase,
+        weighting=weighting,
+        hidden_width=hidden_width,
+        depth=depth,
+        activation=activation,
+        nO=nO,
+    )

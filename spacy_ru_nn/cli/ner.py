@@ -1,0 +1,91 @@
+"""NER commands: factRuEval conversion and evaluation with the public tables' token metric."""
+import json
+import time
+from pathlib import Path
+from typing import Dict
+
+import spacy
+import typer
+from spacy.scorer import get_ner_prf
+from spacy.tokens import DocBin
+from spacy.training import Example
+from wasabi import msg
+
+from ..corpora.factru import CorpusFormatError, convert_folder, split_documents
+from ..ner_metrics import token_io_prf
+from ._app import app, convert_app
+
+
+@convert_app.command("factru")
+def convert_factru(
+    source: Path = typer.Argument(..., help="factRuEval-2016 folder holding devset/ and testset/"),
+    output_dir: Path = typer.Argument(..., help="Where train.spacy, dev.spacy and test.spacy go"),
+    dev_fraction: float = typer.Option(0.2, help="Share of devset documents held out for early stopping"),
+    seed: int = typer.Option(0, help="Seed of the document-level train/dev split"),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed records (counted) instead of stopping"),
+) -> None:
+    """devset -> train + held-out dev (split by document, seeded); testset -> test."""
+    nlp = spacy.blank("ru")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        dev_docs, dev_stats = convert_folder(nlp, source / "devset", skip_bad=skip_bad)
+        test_docs, test_stats = convert_folder(nlp, source / "testset", skip_bad=skip_bad)
+    except (CorpusFormatError, FileNotFoundError) as err:
+        msg.fail("Cannot convert factRuEval", str(err), exits=1)
+    train_docs, heldout_docs = split_documents(dev_docs, dev_fraction, seed)
+    for name, docs in (("train", train_docs), ("dev", heldout_docs), ("test", test_docs)):
+        DocBin(docs=docs, store_user_data=True).to_disk(output_dir / f"{name}.spacy")
+        n_tokens = sum(len(doc) for doc in docs)
+        n_ents = sum(len(doc.ents) for doc in docs)
+        msg.good(f"{name}: {len(docs)} docs, {n_tokens} tokens, {n_ents} entities -> {output_dir / name}.spacy")
+    for name, stats in (("devset", dev_stats), ("testset", test_stats)):
+        msg.info(name)
+        print(stats.report())
+
+
+@app.command("evaluate-ner")
+def evaluate_ner(
+    model: str = typer.Argument(..., help="Pipeline name or path"),
+    data_path: Path = typer.Argument(..., help=".spacy file with gold entities"),
+    output: Path = typer.Option(None, "--output", "-o", help="Where to write the metrics JSON"),
+    batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
+) -> None:
+    """Entity-level P/R/F (spaCy's scorer), token-level IO F1 per type, and words/second."""
+    import torch
+
+    torch.set_num_threads(1)
+    nlp = spacy.load(model)
+    gold = list(DocBin().from_disk(data_path).get_docs(nlp.vocab))
+    texts = [doc.text for doc in gold]
+    start = time.perf_counter()
+    predicted = list(nlp.pipe(texts, batch_size=batch_size))
+    seconds = time.perf_counter() - start
+    examples = [Example(pred, ref) for pred, ref in zip(predicted, gold)]
+    scores = get_ner_prf(examples)
+    n_words = sum(len(doc) for doc in predicted)
+    result: Dict = {
+        "entity": scores,
+        "token_io": token_io_prf(examples),
+        "words": n_words,
+        "seconds": round(seconds, 3),
+        "words_per_second": round(n_words / seconds, 1),
+    }
+    _print_table(result)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf8")
+        msg.good(f"Saved metrics to {output}")
+
+
+def _print_table(result: Dict) -> None:
+    entity, token = result["entity"], result["token_io"]
+    rows = [("micro", entity["ents_p"], entity["ents_r"], entity["ents_f"], token["micro"]["f"])]
+    for label in sorted(entity["ents_per_type"]):
+        e = entity["ents_per_type"][label]
+        rows.append((label, e["p"], e["r"], e["f"], token["per_type"].get(label, {}).get("f", 0.0)))
+    msg.table(
+        [(name, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}", f"{io:.3f}") for name, p, r, f, io in rows],
+        header=("type", "entity P", "entity R", "entity F", "token-IO F"),
+        divider=True,
+    )
+    msg.info(f"{result['words']} words in {result['seconds']} s: {result['words_per_second']} words/s")

@@ -1,0 +1,194 @@
+"""`bilstm_ner`: named entities from per-token tags predicted by a PyTorch BiLSTM."""
+from itertools import islice
+from typing import Callable, Dict, Iterable, List, Optional
+
+import numpy
+from spacy.errors import Errors
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import registry
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer, SequenceCategoricalCrossentropy, set_dropout_rate
+from thinc.types import Floats2d
+
+from ..layers.tagger import set_torch_dropout_rate
+from ..tag_schemes import biluo_to_scheme, check_scheme, decode_spans, tag_names
+
+default_model_config = """
+[model]
+@architectures = "spacy-ru-nn.BiLSTMTagger.v1"
+width = 256
+depth = 2
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+rows = [10000, 1000, 5000, 500]
+hash_width = 64
+char_width = 32
+char_filters = 64
+char_kernel = 3
+max_chars = 20
+n_chars = 2048
+morphology = true
+morph_width = 32
+vectors = "natasha"
+vectors_width = 300
+window = 512
+"""
+DEFAULT_NER_MODEL = Config().from_str(default_model_config)["model"]
+
+
+@Language.factory(
+    "bilstm_ner",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    default_config={
+        "model": DEFAULT_NER_MODEL,
+        "tag_scheme": "BIO",
+        "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+    },
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+)
+def make_bilstm_ner(
+    nlp: Language, name: str, model: Model, tag_scheme: str, scorer: Optional[Callable]
+) -> "BiLSTMEntityRecognizer":
+    """Create a BiLSTM entity recognizer.
+
+    model (Model[List[Doc], List[Floats2d]]): Per-token tag probabilities.
+    tag_scheme (str): "IO" (the lecture's) or "BIO".
+    scorer (Optional[Callable]): Scoring method, `spacy.ner_scorer.v1` by default.
+    """
+    return BiLSTMEntityRecognizer(nlp.vocab, model, name, tag_scheme=tag_scheme, scorer=scorer)
+
+
+class BiLSTMEntityRecognizer(TrainablePipe):
+    """Tag each token (IO or BIO) and decode the tags into non-overlapping `doc.ents`."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "bilstm_ner",
+        *,
+        tag_scheme: str = "BIO",
+        scorer: Optional[Callable] = None,
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.cfg: Dict = {"labels": [], "tag_scheme": check_scheme(tag_scheme)}
+        self.scorer = scorer
+
+    @property
+    def labels(self) -> tuple:
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> List[str]:
+        return list(self.labels)
+
+    @property
+    def tags(self) -> List[str]:
+        return tag_names(self.labels, self.cfg["tag_scheme"])
+
+    def add_label(self, label: str) -> int:
+        if not isinstance(label, str):
+            raise ValueError(Errors.E187)
+        if label in self.labels:
+            return 0
+        self._allow_extra_label()
+        self.cfg["labels"] = sorted([*self.labels, label])
+        self.vocab.strings.add(label)
+        return 1
+
+    def _allow_extra_label(self) -> None:
+        output_layer = self.model.get_ref("output_layer")
+        if output_layer.has_dim("nO"):
+            raise ValueError(
+                f"Cannot add a label to the initialized component '{self.name}': its output "
+                f"layer is sized for {self.labels}. Add labels before nlp.initialize()."
+            )
+
+    def predict(self, docs: Iterable[Doc]) -> List[Floats2d]:
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            # Handle cases where there are no tokens in any docs.
+            n_tags = len(self.tags)
+            return [self.model.ops.alloc2f(len(doc), n_tags) for doc in docs]
+        return self.model.predict(docs)
+
+    def set_annotations(self, docs: Iterable[Doc], scores: List[Floats2d]) -> None:
+        tags = self.tags
+        for doc, doc_scores in zip(docs, scores):
+            if not len(doc):
+                doc.ents = []
+                continue
+            tag_ids = self.model.ops.to_numpy(doc_scores).argmax(axis=1)
+            spans = [Span(doc, start, end, label) for start, end, label in decode_spans(tag_ids, tags)]
+            doc.set_ents(spans, default="outside")
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        validate_examples(examples, "BiLSTMEntityRecognizer.update")
+        examples = list(examples)
+        if not any(len(eg.predicted) for eg in examples):
+            # Handle cases where there are no tokens in any docs.
+            return losses
+        set_torch_dropout_rate(self.model, drop)
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop(d_scores)
+        if sgd not in (None, False):
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]):
+        validate_examples(examples, "BiLSTMEntityRecognizer.get_loss")
+        loss_func = SequenceCategoricalCrossentropy(names=self.tags, normalize=False)
+        scheme = self.cfg["tag_scheme"]
+        truths = [biluo_to_scheme(eg.get_aligned_ner(), scheme) for eg in examples]
+        d_scores, loss = loss_func(scores, truths)
+        if self.model.ops.xp.isnan(loss):
+            raise ValueError(Errors.E910.format(name=self.name))
+        return float(loss), d_scores
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[List[str]] = None,
+    ) -> None:
+        """Collect labels (or take them from `spacy init labels`) and size the output layer.
+
+        This is also when the pretrained vectors are read into the model.
+        """
+        validate_get_examples(get_examples, "BiLSTMEntityRecognizer.initialize")
+        if labels is not None:
+            for label in labels:
+                self.add_label(label)
+        else:
+            for example in get_examples():
+                for ent in example.reference.ents:
+                    self.add_label(ent.label_)
+        self._require_labels()
+        doc_sample = []
+        label_sample = []
+        tags = self.tags
+        for example in islice(get_examples(), 10):
+            doc_sample.append(example.x)
+            one_hot = numpy.zeros((len(example.x), len(tags)), dtype="f")
+            label_sample.append(self.model.ops.asarray2f(one_hot))
+        if not doc_sample:
+            raise ValueError(Errors.E923.format(name=self.name))
+        self.model.initialize(X=doc_sample, Y=label_sample)

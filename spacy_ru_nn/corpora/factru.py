@@ -1,0 +1,220 @@
+"""factRuEval-2016 -> spaCy Docs with PER/LOC/ORG entities.
+
+The mapping is the one of the public Russian NER evaluations (naeval): a Person object gives
+one PER span from its first to its last character; an Org object gives an ORG span for each
+of its org_name spans; a Location or LocOrg object gives a LOC span for each loc_name span;
+where spans overlap the longer one wins; Project and Facility are dropped.
+"""
+import random
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+OBJECT_SPANS: Dict[str, Tuple[str, Optional[str]]] = {
+    # object type: (entity label, span type to take; None = the whole object)
+    "Person": ("PER", None),
+    "Org": ("ORG", "org_name"),
+    "Location": ("LOC", "loc_name"),
+    "LocOrg": ("LOC", "loc_name"),
+}
+
+
+class CorpusFormatError(ValueError):
+    """A malformed record in the corpus, with the file and line it came from."""
+
+    def __init__(self, path: Path, line_no: int, problem: str) -> None:
+        super().__init__(f"{path}:{line_no}: {problem}")
+        self.path = path
+        self.line_no = line_no
+
+
+@dataclass
+class ConversionStats:
+    docs: int = 0
+    spans: Dict[str, int] = field(default_factory=dict)
+    kept: int = 0
+    expanded: int = 0  # gold span cut inside a spaCy token: widened to token boundaries
+    dropped_overlap: int = 0
+    skipped_records: List[str] = field(default_factory=list)
+
+    def report(self) -> str:
+        per_type = ", ".join(f"{label} {n}" for label, n in sorted(self.spans.items()))
+        lines = [
+            f"{self.docs} documents, {self.kept} entity spans kept ({per_type})",
+            f"{self.expanded} spans did not align to spaCy's Russian tokens and were "
+            f"widened to the enclosing tokens (doc.char_span(alignment_mode='expand'))",
+            f"{self.dropped_overlap} spans dropped inside a longer overlapping span",
+        ]
+        if self.skipped_records:
+            lines.append(f"{len(self.skipped_records)} malformed records skipped:")
+            lines.extend(f"  {record}" for record in self.skipped_records)
+        return "\n".join(lines)
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf8")
+    except UnicodeDecodeError as err:
+        raise CorpusFormatError(path, 0, f"not UTF-8 ({err.reason} at byte {err.start})") from err
+    except FileNotFoundError as err:
+        raise CorpusFormatError(path, 0, "file is missing") from err
+
+
+def read_records(path: Path) -> Iterator[Tuple[int, List[str]]]:
+    """(line number, fields before the '#' comment) for each non-empty line."""
+    for line_no, line in enumerate(read_text(path).splitlines(), start=1):
+        fields = line.split("#", 1)[0].split()
+        if fields:
+            yield line_no, fields
+
+
+def read_sentence_starts(path: Path, text: str) -> List[int]:
+    """Character offsets where the gold sentences begin.
+
+    The .tokens file must match the text it indexes: a token file out of step is an error.
+    """
+    starts: List[int] = []
+    new_sentence = True
+    for line_no, line in enumerate(read_text(path).splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            new_sentence = True
+            continue
+        if len(fields) < 4:
+            raise CorpusFormatError(path, line_no, f"expected 'id start length text', got {fields}")
+        start, length, token = int(fields[1]), int(fields[2]), fields[3]
+        if text[start : start + length] != token:
+            raise CorpusFormatError(
+                path,
+                line_no,
+                f"token {token!r} at {start} does not match the text there "
+                f"({text[start:start + length]!r}): the .tokens file is out of step with .txt",
+            )
+        if new_sentence:
+            starts.append(start)
+            new_sentence = False
+    return starts
+
+
+def document_entities(
+    stem: Path, text: str, stats: ConversionStats, skip_bad: bool
+) -> List[Tuple[int, int, str]]:
+    """Character-offset entities of one document, before overlap resolution."""
+    spans: Dict[str, Tuple[str, int, int]] = {}
+    spans_path = stem.with_suffix(".spans")
+    for line_no, fields in read_records(spans_path):
+        try:
+            span_id, span_type, start, length = fields[0], fields[1], int(fields[2]), int(fields[3])
+            if start < 0 or length <= 0 or start + length > len(text):
+                raise CorpusFormatError(
+                    spans_path, line_no,
+                    f"span {start}+{length} falls outside the text ({len(text)} characters)",
+                )
+        except (IndexError, ValueError) as err:
+            if not isinstance(err, CorpusFormatError):
+                err = CorpusFormatError(spans_path, line_no, f"malformed span record {fields}")
+            if not skip_bad:
+                raise err
+            stats.skipped_records.append(str(err))
+            continue
+        spans[span_id] = (span_type, start, start + length)
+    entities: List[Tuple[int, int, str]] = []
+    objects_path = stem.with_suffix(".objects")
+    for line_no, fields in read_records(objects_path):
+        if len(fields) < 2:
+            err = CorpusFormatError(objects_path, line_no, f"malformed object record {fields}")
+            if not skip_bad:
+                raise err
+            stats.skipped_records.append(str(err))
+            continue
+        object_type, span_ids = fields[1], fields[2:]
+        if object_type not in OBJECT_SPANS:
+            continue
+        label, wanted = OBJECT_SPANS[object_type]
+        members = [spans[i] for i in span_ids if i in spans]
+        if wanted is None and members:
+            entities.append((min(s for _, s, _ in members), max(e for _, _, e in members), label))
+        else:
+            entities.extend((s, e, label) for t, s, e in members if t == wanted)
+    return entities
+
+
+def set_sentence_starts(doc: Doc, char_starts: Sequence[int]) -> None:
+    """Gold sentence boundaries, mapped to the spaCy tokens that begin at or after them."""
+    token_starts = [token.idx for token in doc]
+    is_start = [False] * len(doc)
+    for char in char_starts:
+        i = bisect_left(token_starts, char)
+        if i < len(doc):
+            is_start[i] = True
+    for token, start in zip(doc, is_start):
+        token.is_sent_start = start if token.i else True
+
+
+def resolve_overlaps(
+    entities: Sequence[Tuple[int, int, str]], stats: ConversionStats
+) -> List[Tuple[int, int, str]]:
+    """Keep the longer (outer) of overlapping spans: "мид Грузии" is ORG, not ORG + LOC."""
+    kept: List[Tuple[int, int, str]] = []
+    for start, end, label in sorted(set(entities), key=lambda e: (-(e[1] - e[0]), e[0], e[2])):
+        if any(start < k_end and k_start < end for k_start, k_end, _ in kept):
+            stats.dropped_overlap += 1
+            continue
+        kept.append((start, end, label))
+    return sorted(kept)
+
+
+def convert_document(
+    nlp: Language, stem: Path, stats: ConversionStats, *, skip_bad: bool = False
+) -> Doc:
+    text = read_text(stem.with_suffix(".txt"))
+    sentence_starts = read_sentence_starts(stem.with_suffix(".tokens"), text)
+    doc = nlp.make_doc(text)
+    set_sentence_starts(doc, sentence_starts)
+    ents: List[Span] = []
+    for start, end, label in resolve_overlaps(document_entities(stem, text, stats, skip_bad), stats):
+        span = doc.char_span(start, end, label=label)
+        if span is None:
+            span = doc.char_span(start, end, label=label, alignment_mode="expand")
+            stats.expanded += 1
+        if ents and span.start < ents[-1].end:
+            # Widening can make two neighbours touch the same token: keep the first.
+            stats.dropped_overlap += 1
+            continue
+        ents.append(span)
+        stats.spans[label] = stats.spans.get(label, 0) + 1
+    stats.kept += len(ents)
+    stats.docs += 1
+    doc.ents = ents
+    doc.user_data["factru_id"] = stem.name
+    return doc
+
+
+def convert_folder(
+    nlp: Language, folder: Path, *, skip_bad: bool = False
+) -> Tuple[List[Doc], ConversionStats]:
+    folder = Path(folder)
+    # A document is a .tokens file with its siblings; other .txt files (testset/list.txt) are not.
+    stems = sorted(folder.glob("*.tokens"), key=lambda p: p.name)
+    if not stems:
+        raise FileNotFoundError(f"No factRuEval documents (*.tokens + *.txt) in {folder}")
+    stats = ConversionStats()
+    docs = [convert_document(nlp, p.with_suffix(""), stats, skip_bad=skip_bad) for p in stems]
+    return docs, stats
+
+
+def split_documents(docs: Sequence[Doc], dev_fraction: float, seed: int) -> Tuple[List[Doc], List[Doc]]:
+    """Hold out whole documents for early stopping: sentences of one news story stay together."""
+    if not 0.0 < dev_fraction < 1.0:
+        raise ValueError(f"dev_fraction must be between 0 and 1, got {dev_fraction}")
+    order = list(range(len(docs)))
+    random.Random(seed).shuffle(order)
+    n_dev = max(1, round(len(docs) * dev_fraction))
+    dev_ids = set(order[:n_dev])
+    train = [doc for i, doc in enumerate(docs) if i not in dev_ids]
+    dev = [doc for i, doc in enumerate(docs) if i in dev_ids]
+    return train, dev

@@ -1,0 +1,199 @@
+"""Doc -> integer and float feature arrays for the BiLSTM tagger (no parameters, no gradient).
+
+All per-token work is numpy over the whole batch; the only Python loop runs over the batch's
+*distinct* words that are not cached yet (characters and pymorphy analyses).
+"""
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.attrs import LOWER, ORTH, SENT_START, intify_attr
+from spacy.tokens import Doc
+from thinc.api import Model
+from thinc.types import Floats2d, Ints1d, Ints2d, Ints3d
+
+# pymorphy3 grammemes (OpenCorpora tagset) that carry signal for names, places and
+# organisations: part of speech, case, number, gender and the name-like lexical marks.
+GRAMMEMES: Tuple[str, ...] = (
+    "NOUN", "ADJF", "ADJS", "COMP", "VERB", "INFN", "PRTF", "PRTS", "GRND", "NUMR", "ADVB",
+    "NPRO", "PRED", "PREP", "CONJ", "PRCL", "INTJ",
+    "nomn", "gent", "datv", "accs", "ablt", "loct", "voct", "gen2", "acc2", "loc2",
+    "sing", "plur", "masc", "femn", "neut", "ms-f", "anim", "inan", "Sgtm", "Pltm", "Fixd",
+    "Name", "Surn", "Patr", "Geox", "Orgn", "Trad", "Abbr", "Init", "Apro", "Qual", "Infr",
+    "Slng", "Arch", "Litr", "Erro", "Dist",
+    "LATN", "PNCT", "NUMB", "intg", "real", "ROMN", "UNKN",
+)  # fmt: skip
+
+
+@dataclass
+class TokenFeatures:
+    """Features of every token in a batch, flat in document order."""
+
+    hash_ids: Ints3d  # (n_tokens, n_attrs, 4) bucket ids, one bloom-embedding bag per attr
+    char_ids: Optional[Ints2d]  # (n_tokens, max_chars), 0 pads
+    morph: Optional[Floats2d]  # (n_tokens, len(GRAMMEMES)) grammeme probabilities
+    vector_keys: Ints1d  # (n_tokens,) int64 view of the LOWER hash, for the vector table
+    seq_lengths: Ints1d  # lengths of the sequences the BiLSTM reads (docs cut into windows)
+    doc_lengths: List[int]
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.vector_keys.shape[0])
+
+
+@lru_cache(maxsize=1)
+def get_morph_analyzer():
+    """One pymorphy3 analyzer per process: its dictionaries take ~15 MB and a second to load."""
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer(lang="ru")
+
+
+class WordCache:
+    """Per-word features keyed by ORTH, bounded so a stream of unique junk cannot grow it forever."""
+
+    def __init__(self, compute: Callable[[str], numpy.ndarray], max_size: int = 200_000) -> None:
+        self.compute = compute
+        self.max_size = max_size
+        self.table: Dict[int, numpy.ndarray] = {}
+
+    def lookup(self, orths: numpy.ndarray, strings) -> numpy.ndarray:
+        if len(self.table) > self.max_size:
+            self.table.clear()
+        rows = []
+        for orth in orths.tolist():
+            row = self.table.get(orth)
+            if row is None:
+                row = self.table[orth] = self.compute(strings[orth])
+            rows.append(row)
+        return numpy.stack(rows)
+
+
+def char_ids(word: str, n_chars: int, max_chars: int) -> numpy.ndarray:
+    """Code points folded into [1, n_chars); long words keep their start and their ending."""
+    codes = numpy.frombuffer(word.encode("utf-32-le"), dtype=numpy.uint32).astype(numpy.int64)
+    if len(codes) > max_chars:
+        head = max_chars // 2
+        codes = numpy.concatenate([codes[:head], codes[len(codes) - (max_chars - head) :]])
+    out = numpy.zeros(max_chars, dtype=numpy.int64)
+    out[: len(codes)] = codes % (n_chars - 1) + 1
+    return out
+
+
+def grammeme_vector(word: str) -> numpy.ndarray:
+    """Grammemes of all pymorphy3 analyses of `word`, weighted by the analyses' scores."""
+    index = _grammeme_index()
+    vector = numpy.zeros(len(GRAMMEMES), dtype=numpy.float32)
+    for parse in get_morph_analyzer().parse(word):
+        for grammeme in parse.tag.grammemes:
+            i = index.get(grammeme)
+            if i is not None:
+                vector[i] += parse.score
+    return numpy.minimum(vector, 1.0)
+
+
+@lru_cache(maxsize=1)
+def _grammeme_index() -> Dict[str, int]:
+    return {g: i for i, g in enumerate(GRAMMEMES)}
+
+
+def sequence_lengths(docs: Sequence[Doc], window: int) -> numpy.ndarray:
+    """Cut each doc into the sequences the BiLSTM reads.
+
+    Sentences when the doc has them (a `sentencizer` before the tagger, or gold boundaries),
+    which keeps the recurrence short and batches wide; then no piece is longer than `window`
+    tokens, which bounds memory on huge documents.
+    """
+    lengths: List[int] = []
+    for doc in docs:
+        n = len(doc)
+        if not n:
+            continue
+        if doc.has_annotation("SENT_START"):
+            starts = numpy.flatnonzero(doc.to_array(SENT_START).astype(numpy.int64) == 1)
+            bounds = numpy.concatenate([[0], starts[starts > 0], [n]])
+            pieces = numpy.diff(bounds).tolist()
+        else:
+            pieces = [n]
+        for piece in pieces:
+            full, rest = divmod(piece, window)
+            lengths.extend([window] * full)
+            if rest:
+                lengths.append(rest)
+    return numpy.asarray(lengths, dtype=numpy.int64)
+
+
+def TokenFeaturizer(
+    attrs: Sequence[str],
+    rows: Sequence[int],
+    *,
+    n_chars: int,
+    max_chars: int,
+    use_chars: bool,
+    use_morphology: bool,
+    window: int,
+) -> Model[List[Doc], TokenFeatures]:
+    if len(attrs) != len(rows):
+        raise ValueError(f"attrs ({len(attrs)}) and rows ({len(rows)}) must have the same length")
+    if window < 1:
+        raise ValueError(f"window must be a positive number of tokens, got {window}")
+    return Model(
+        "token_featurizer",
+        featurize_forward,
+        attrs={
+            "attr_ids": [intify_attr(a) for a in attrs],
+            "rows": list(rows),
+            "n_chars": n_chars,
+            "max_chars": max_chars,
+            "use_chars": use_chars,
+            "use_morphology": use_morphology,
+            "window": window,
+            "char_cache": WordCache(lambda w: char_ids(w, n_chars, max_chars)),
+            "morph_cache": WordCache(grammeme_vector),
+        },
+    )
+
+
+def featurize_forward(
+    model: Model[List[Doc], TokenFeatures], docs: List[Doc], is_train: bool
+) -> Tuple[TokenFeatures, Callable]:
+    attr_ids: List[int] = model.attrs["attr_ids"]
+    rows: List[int] = model.attrs["rows"]
+    doc_lengths = [len(doc) for doc in docs]
+    columns = [*attr_ids, LOWER, ORTH]
+    non_empty = [doc.to_array(columns) for doc in docs if len(doc)]
+    if non_empty:
+        table = numpy.concatenate(non_empty).astype(numpy.uint64)
+    else:
+        table = numpy.zeros((0, len(columns)), dtype=numpy.uint64)
+    ops = model.ops
+    hash_ids = numpy.zeros((table.shape[0], len(attr_ids), 4), dtype=numpy.int64)
+    for i, n_rows in enumerate(rows):
+        if table.shape[0]:
+            column = numpy.ascontiguousarray(table[:, i])
+            hashed = ops.to_numpy(ops.hash(ops.asarray(column, dtype="uint64"), i))
+            hash_ids[:, i] = hashed.astype(numpy.int64) % n_rows
+    char_features = morph = None
+    if model.attrs["use_chars"] or model.attrs["use_morphology"]:
+        unique, inverse = numpy.unique(table[:, -1], return_inverse=True)
+        strings = docs[0].vocab.strings if docs else None
+        if model.attrs["use_chars"]:
+            if len(unique):
+                char_features = model.attrs["char_cache"].lookup(unique, strings)[inverse]
+            else:
+                char_features = numpy.zeros((0, model.attrs["max_chars"]), dtype=numpy.int64)
+        if model.attrs["use_morphology"]:
+            if len(unique):
+                morph = model.attrs["morph_cache"].lookup(unique, strings)[inverse]
+            else:
+                morph = numpy.zeros((0, len(GRAMMEMES)), dtype=numpy.float32)
+    features = TokenFeatures(
+        hash_ids=hash_ids,
+        char_ids=char_features,
+        morph=morph,
+        vector_keys=numpy.ascontiguousarray(table[:, -2]).view(numpy.int64),
+        seq_lengths=sequence_lengths(docs, model.attrs["window"]),
+        doc_lengths=doc_lengths,
+    )
+    return features, lambda d_features: []

@@ -1,0 +1,160 @@
+"""Pure PyTorch modules. No spaCy or thinc imports here: thinc glue lives in `wrappers.py`."""
+from typing import List, Optional, Sequence
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
+
+# Buffers whose size comes from the vector table loaded at initialize, not from the config.
+VECTOR_BUFFERS = ("vector_keys", "vector_codes", "vector_codebook")
+
+
+class CharCNN(nn.Module):
+    """Character embeddings -> 1D convolution -> max over positions, per token.
+
+    Catches inflection and capitalisation of words the vector table has never seen.
+    """
+
+    def __init__(self, n_chars: int, char_width: int, n_filters: int, kernel_size: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(n_chars, char_width, padding_idx=0)
+        self.conv = nn.Conv1d(char_width, n_filters, kernel_size, padding=kernel_size // 2)
+
+    def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
+        # char_ids: (n_tokens, max_chars), 0 is padding
+        hidden = self.conv(self.embed(char_ids).transpose(1, 2))
+        padding = (char_ids == 0).unsqueeze(1)
+        return hidden.masked_fill(padding, float("-inf")).max(dim=2).values.clamp(min=-1e4)
+
+
+class QuantizedVectors(nn.Module):
+    """Frozen product-quantized word vectors (navec), looked up by 64-bit string hash.
+
+    250K x 300 float32 would be 300 MB; the quantized codes are 25 MB and are decoded only
+    for the rows a batch needs. Keys are spaCy's hashes of the lowercase form, sorted, so a
+    lookup is one `searchsorted` over the whole batch.
+    """
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.width = width
+        self.register_buffer("vector_keys", torch.zeros(0, dtype=torch.int64))
+        self.register_buffer("vector_codes", torch.zeros((0, 0), dtype=torch.uint8))
+        self.register_buffer("vector_codebook", torch.zeros((0, 0, 0), dtype=torch.float32))
+        self.oov = nn.Parameter(torch.zeros(width))
+
+    def set_table(self, keys: torch.Tensor, codes: torch.Tensor, codebook: torch.Tensor) -> None:
+        order = torch.argsort(keys)
+        device = self.oov.device
+        self.vector_keys = keys[order].to(device)
+        self.vector_codes = codes[order].to(device)
+        self.vector_codebook = codebook.to(device)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.vector_keys.shape[0])
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[override]
+        # The table is data sized at initialize: take the saved shapes before copying values.
+        for name in VECTOR_BUFFERS:
+            saved = state_dict.get(prefix + name)
+            if saved is not None:
+                setattr(self, name, torch.empty_like(saved, device=self.oov.device))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def forward(self, keys: torch.Tensor) -> torch.Tensor:
+        n_tokens = keys.shape[0]
+        if self.n_rows == 0:
+            return self.oov.expand(n_tokens, -1)
+        rows = torch.searchsorted(self.vector_keys, keys).clamp(max=self.n_rows - 1)
+        found = self.vector_keys[rows] == keys
+        codes = self.vector_codes[rows].long()  # (n_tokens, n_subspaces)
+        subspaces = torch.arange(codes.shape[1], device=codes.device)
+        vectors = self.vector_codebook[subspaces, codes].reshape(n_tokens, -1)
+        return torch.where(found.unsqueeze(1), vectors, self.oov.expand(n_tokens, -1))
+
+
+class BiLSTMTokenEncoder(nn.Module):
+    """Token features -> embeddings -> projection -> BiLSTM over each sequence.
+
+    Tokens of the whole batch arrive flat (sequence after sequence) with their sequence
+    lengths, and leave flat in the same order, so the thinc side never pads.
+    """
+
+    def __init__(
+        self,
+        *,
+        hash_rows: Sequence[int],
+        hash_width: int,
+        n_chars: int,
+        char_width: int,
+        char_filters: int,
+        char_kernel: int,
+        n_morph: int,
+        morph_width: int,
+        vectors_width: int,
+        width: int,
+        depth: int,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        if width % 2:
+            raise ValueError(f"BiLSTM width must be even (two directions), got {width}")
+        self.hash_embeds = nn.ModuleList(
+            nn.EmbeddingBag(rows, hash_width, mode="sum") for rows in hash_rows
+        )
+        self.chars = CharCNN(n_chars, char_width, char_filters, char_kernel) if char_filters else None
+        self.morph = nn.Linear(n_morph, morph_width) if n_morph and morph_width else None
+        self.vectors = QuantizedVectors(vectors_width) if vectors_width else None
+        input_width = (
+            hash_width * len(hash_rows)
+            + (char_filters if self.chars is not None else 0)
+            + (morph_width if self.morph is not None else 0)
+            + vectors_width
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.project = nn.Linear(input_width, width)
+        self.lstm = nn.LSTM(
+            width,
+            width // 2,
+            num_layers=depth,
+            bidirectional=True,
+            dropout=dropout if depth > 1 else 0.0,
+        )
+
+    def embed(
+        self,
+        hash_ids: torch.Tensor,
+        char_ids: Optional[torch.Tensor],
+        morph: Optional[torch.Tensor],
+        vector_keys: Optional[torch.Tensor],
+    ) -> torch.Tensor:
+        parts: List[torch.Tensor] = [
+            embed(hash_ids[:, i]) for i, embed in enumerate(self.hash_embeds)
+        ]
+        if self.chars is not None:
+            parts.append(self.chars(char_ids))
+        if self.morph is not None:
+            parts.append(torch.relu(self.morph(morph)))
+        if self.vectors is not None:
+            parts.append(self.vectors(vector_keys))
+        return torch.relu(self.project(self.dropout(torch.cat(parts, dim=1))))
+
+    def forward(
+        self,
+        hash_ids: torch.Tensor,
+        char_ids: Optional[torch.Tensor],
+        morph: Optional[torch.Tensor],
+        vector_keys: Optional[torch.Tensor],
+        lengths: torch.Tensor,
+    ) -> torch.Tensor:
+        tokens = self.embed(hash_ids, char_ids, morph, vector_keys)
+        sequences = torch.split(tokens, lengths.tolist())
+        padded = pad_sequence(sequences)  # time-major (max_len, n_seqs, width)
+        packed = pack_padded_sequence(padded, lengths.cpu(), enforce_sorted=False)
+        output, _ = self.lstm(packed)
+        output, _ = pad_packed_sequence(output)
+        # Back to flat token order: (n_seqs, max_len) mask over the batch-major view.
+        mask = torch.arange(output.shape[0], device=lengths.device)[None, :] < lengths[:, None]
+        flat = output.transpose(0, 1)[mask.to(output.device)]
+        return self.dropout(flat)
