@@ -3,12 +3,13 @@ from itertools import islice
 from typing import Callable, Dict, Iterable, List, Optional
 
 import numpy
+from spacy.attrs import IS_SPACE
 from spacy.errors import Errors
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.util import registry
+from spacy.util import SimpleFrozenList
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, SequenceCategoricalCrossentropy, set_dropout_rate
 from thinc.types import Floats2d
@@ -20,7 +21,7 @@ default_model_config = """
 [model]
 @architectures = "spacy-ru-nn.BiLSTMTagger.v1"
 width = 256
-depth = 2
+depth = 1
 attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
 rows = [10000, 1000, 5000, 500]
 hash_width = 64
@@ -110,6 +111,8 @@ class BiLSTMEntityRecognizer(TrainablePipe):
 
     def predict(self, docs: Iterable[Doc]) -> List[Floats2d]:
         docs = list(docs)
+        if not self.model.get_ref("output_layer").has_dim("nO"):
+            raise ValueError(Errors.E109.format(name=self.name))
         if not any(len(doc) for doc in docs):
             # Handle cases where there are no tokens in any docs.
             n_tags = len(self.tags)
@@ -123,6 +126,8 @@ class BiLSTMEntityRecognizer(TrainablePipe):
                 doc.ents = []
                 continue
             tag_ids = self.model.ops.to_numpy(doc_scores).argmax(axis=1)
+            # Whitespace tokens are never part of an entity, whatever the model says.
+            tag_ids[doc.to_array(IS_SPACE).astype(bool)] = 0
             spans = [Span(doc, start, end, label) for start, end, label in decode_spans(tag_ids, tags)]
             doc.set_ents(spans, default="outside")
 
@@ -161,6 +166,25 @@ class BiLSTMEntityRecognizer(TrainablePipe):
         if self.model.ops.xp.isnan(loss):
             raise ValueError(Errors.E910.format(name=self.name))
         return float(loss), d_scores
+
+    def from_disk(self, path, *, exclude: Iterable[str] = SimpleFrozenList()) -> "BiLSTMEntityRecognizer":
+        """Load cfg and weights; a truncated, missing or foreign model file names itself."""
+        try:
+            return super().from_disk(path, exclude=exclude)
+        except (ValueError, RuntimeError, EOFError, OSError, KeyError, TypeError) as err:
+            raise ValueError(
+                f"Could not load component '{self.name}' (bilstm_ner) from {path}: {err}. "
+                "The files may be truncated, or written by another version of spacy-ru-nn: "
+                "re-train the pipeline or re-install its package."
+            ) from err
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = SimpleFrozenList()) -> "BiLSTMEntityRecognizer":
+        try:
+            return super().from_bytes(bytes_data, exclude=exclude)
+        except (ValueError, RuntimeError, EOFError, KeyError, TypeError) as err:
+            raise ValueError(
+                f"Could not load component '{self.name}' (bilstm_ner) from bytes: {err}"
+            ) from err
 
     def initialize(
         self,

@@ -134,8 +134,6 @@ def set_torch_dropout_rate(model: Model, drop: Optional[float]) -> None:
             for module in shim._model.modules():
                 if isinstance(module, torch.nn.Dropout):
                     module.p = drop
-                elif isinstance(module, torch.nn.LSTM) and module.num_layers > 1:
-                    module.dropout = drop
 
 
 def count_params(model: Model) -> int:

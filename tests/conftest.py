@@ -1,0 +1,75 @@
+import pytest
+import spacy
+import torch
+from spacy.tokens import Span
+from spacy.training import Example
+from thinc.api import fix_random_seed
+
+torch.set_num_threads(1)
+
+# The lecture's sentence and a few more, with token-index entity spans.
+RU_SENTENCES = [
+    ("Александр Пушкин родился в Москве.", [(0, 2, "PER"), (4, 5, "LOC")]),
+    ("Владимир Путин посетил Сбербанк в Казани.", [(0, 2, "PER"), (3, 4, "ORG"), (5, 6, "LOC")]),
+    ("Газпром открыл офис в Новосибирске.", [(0, 1, "ORG"), (4, 5, "LOC")]),
+    ("Мария Иванова и Пётр Сидоров работают в Яндексе.", [(0, 2, "PER"), (3, 5, "PER"), (7, 8, "ORG")]),
+]
+
+# A small, fast model: same architecture, smaller sizes. The vectors stay on (natasha's navec)
+# so that loading and serializing the quantized table is exercised everywhere.
+SMALL_NER_MODEL = {
+    "@architectures": "spacy-ru-nn.BiLSTMTagger.v1",
+    "width": 64,
+    "depth": 1,
+    "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+    "rows": [1000, 200, 500, 50],
+    "hash_width": 16,
+    "char_width": 8,
+    "char_filters": 16,
+    "char_kernel": 3,
+    "max_chars": 12,
+    "n_chars": 2048,
+    "morphology": True,
+    "morph_width": 8,
+    "vectors": "natasha",
+    "vectors_width": 300,
+    "window": 64,
+}
+
+
+@pytest.fixture(autouse=True)
+def seeded():
+    fix_random_seed(0)
+
+
+def make_ner_examples(nlp, sentences=RU_SENTENCES):
+    examples = []
+    for text, ents in sentences:
+        reference = nlp.make_doc(text)
+        reference.ents = [Span(reference, s, e, label) for s, e, label in ents]
+        examples.append(Example(nlp.make_doc(text), reference))
+    return examples
+
+
+@pytest.fixture
+def ru_nlp():
+    return spacy.blank("ru")
+
+
+def train_ner(nlp, examples, steps=40, **config):
+    nlp.add_pipe("bilstm_ner", config={"model": SMALL_NER_MODEL, **config})
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = 0.01
+    losses = {}
+    for _ in range(steps):
+        losses = nlp.update(examples, sgd=optimizer, drop=0.0)
+    return nlp, losses
+
+
+@pytest.fixture(scope="module")
+def trained_ner():
+    """A pipeline overfitted on RU_SENTENCES, shared by the read-only tests of a module."""
+    fix_random_seed(0)
+    nlp = spacy.blank("ru")
+    nlp, _ = train_ner(nlp, make_ner_examples(nlp), steps=60)
+    return nlp

@@ -1,0 +1,137 @@
+import numpy
+import pytest
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from conftest import RU_SENTENCES, SMALL_NER_MODEL, make_ner_examples, train_ner
+
+
+def ents(doc: Doc):
+    return [(e.text, e.label_) for e in doc.ents]
+
+
+def assert_valid_ents(doc: Doc):
+    previous_end = 0
+    for ent in doc.ents:
+        assert previous_end <= ent.start < ent.end <= len(doc)
+        previous_end = ent.end
+
+
+def test_add_pipe_by_factory_name(ru_nlp):
+    ner = ru_nlp.add_pipe("bilstm_ner", config={"model": SMALL_NER_MODEL})
+    assert ru_nlp.pipe_names == ["bilstm_ner"]
+    assert ner.cfg["tag_scheme"] == "BIO"
+
+
+def test_unknown_tag_scheme_is_a_clear_error(ru_nlp):
+    with pytest.raises(ValueError, match="Unknown tag scheme 'BIOES'"):
+        ru_nlp.add_pipe("bilstm_ner", config={"model": SMALL_NER_MODEL, "tag_scheme": "BIOES"})
+
+
+def test_not_initialized_raises(ru_nlp):
+    ru_nlp.add_pipe("bilstm_ner", config={"model": SMALL_NER_MODEL})
+    with pytest.raises(ValueError, match="E109"):
+        ru_nlp("Александр Пушкин родился в Москве.")
+
+
+def test_missing_labels_is_a_clear_error(ru_nlp):
+    ru_nlp.add_pipe("bilstm_ner", config={"model": SMALL_NER_MODEL})
+    examples = make_ner_examples(ru_nlp, [("Ничего интересного здесь нет.", [])])
+    with pytest.raises(ValueError, match="E143"):
+        ru_nlp.initialize(lambda: examples)
+
+
+def test_labels_from_init_labels(ru_nlp):
+    ner = ru_nlp.add_pipe("bilstm_ner", config={"model": SMALL_NER_MODEL})
+    ner.initialize(lambda: make_ner_examples(ru_nlp), nlp=ru_nlp, labels=["LOC", "ORG", "PER", "MISC"])
+    assert ner.labels == ("LOC", "MISC", "ORG", "PER")
+    assert ner.tags == ["O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
+    with pytest.raises(ValueError, match="Cannot add a label"):
+        ner.add_label("EVENT")
+
+
+@pytest.mark.parametrize("scheme", ["IO", "BIO"])
+def test_overfitting_IO(scheme):
+    nlp = spacy.blank("ru")
+    examples = make_ner_examples(nlp)
+    nlp, losses = train_ner(nlp, examples, steps=60, tag_scheme=scheme)
+    assert losses["bilstm_ner"] < 1.0
+    doc = nlp("Александр Пушкин родился в Москве.")
+    assert ents(doc) == [("Александр Пушкин", "PER"), ("Москве", "LOC")]
+    assert [t.ent_iob_ for t in doc] == ["B", "I", "O", "O", "B", "O"]
+    scores = nlp.evaluate(examples)
+    assert scores["ents_f"] == 1.0
+    assert set(scores["ents_per_type"]) == {"LOC", "ORG", "PER"}
+    for key in ("ents_p", "ents_r", "ents_f"):
+        assert key in scores
+
+
+def test_bio_separates_adjacent_entities():
+    nlp = spacy.blank("ru")
+    adjacent = [("Москва Петербург Казань", [(0, 1, "LOC"), (1, 2, "LOC"), (2, 3, "LOC")])]
+    examples = make_ner_examples(nlp, RU_SENTENCES + adjacent)
+    nlp, _ = train_ner(nlp, examples, steps=60, tag_scheme="BIO")
+    assert [e.text for e in nlp("Москва Петербург Казань").ents] == ["Москва", "Петербург", "Казань"]
+
+
+def test_pipe_agrees_with_call(trained_ner):
+    texts = [text for text, _ in RU_SENTENCES]
+    piped = [ents(doc) for doc in trained_ner.pipe(texts, batch_size=2)]
+    assert piped == [ents(trained_ner(text)) for text in texts]
+
+
+@pytest.mark.parametrize("text", ["", " ", "   \n\n\t ", "."])
+def test_empty_and_whitespace_docs(trained_ner, text):
+    doc = trained_ner(text)
+    assert_valid_ents(doc)
+    assert all(ent.text.strip() for ent in doc.ents)
+
+
+def test_batch_of_only_empty_docs(trained_ner):
+    docs = list(trained_ner.pipe(["", "  ", "\n"]))
+    assert [len(d.ents) for d in docs] == [0, 0, 0]
+
+
+def test_batch_mixing_empty_and_long_docs_matches_alone(trained_ner):
+    long_text = " ".join(text for text, _ in RU_SENTENCES) * 30
+    texts = ["", long_text, "  ", "Александр Пушкин родился в Москве.", ""]
+    batched = [ents(doc) for doc in trained_ner.pipe(texts, batch_size=5)]
+    alone = [ents(trained_ner(text)) for text in texts]
+    assert batched == alone
+    assert batched[3] == [("Александр Пушкин", "PER"), ("Москве", "LOC")]
+
+
+def test_huge_document(trained_ner):
+    sentence = "Александр Пушкин родился в Москве. "
+    doc = trained_ner(sentence * 3000)  # 18,000 tokens, no sentence boundaries set
+    assert len(doc) >= 18000
+    assert_valid_ents(doc)
+    assert sum(1 for e in doc.ents if e.label_ == "PER") > 2500
+
+
+def test_emoji_and_mixed_scripts(trained_ner):
+    doc = trained_ner("Александр Пушкин 😀 родился в Москве 🇷🇺, a Shakespeare — in Stratford. 日本")
+    assert_valid_ents(doc)
+    assert ("Александр Пушкин", "PER") in ents(doc)
+
+
+def test_window_cuts_long_sequences_without_losing_tokens():
+    from spacy_ru_nn.layers.features import sequence_lengths
+
+    nlp = spacy.blank("ru")
+    docs = [nlp.make_doc("слово " * 150), nlp.make_doc(""), nlp.make_doc("a b c")]
+    assert sequence_lengths(docs, 64).tolist() == [64, 64, 22, 3]
+    nlp.add_pipe("sentencizer")
+    doc = nlp("Раз два. Три четыре пять. Шесть")
+    assert sequence_lengths([doc], 64).tolist() == [3, 4, 1]
+    assert sequence_lengths([doc], 2).tolist() == [2, 1, 2, 2, 1]
+
+
+def test_torch_dropout_follows_update_drop(ru_nlp):
+    import torch
+
+    nlp, _ = train_ner(ru_nlp, make_ner_examples(ru_nlp), steps=1)
+    nlp.update(make_ner_examples(nlp), drop=0.25)
+    module = nlp.get_pipe("bilstm_ner").model.get_ref("encoder").shims[0]._model
+    assert {m.p for m in module.modules() if isinstance(m, torch.nn.Dropout)} == {0.25}

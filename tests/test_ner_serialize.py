@@ -1,0 +1,82 @@
+"""Round trips must give identical predictions: a deserializer that drops weights (thinc #950)
+or a placeholder-sized module (projects #58) would fail here, not only in production."""
+import subprocess
+import sys
+
+import numpy
+import pytest
+import spacy
+from spacy.util import load_model_from_config
+
+from conftest import RU_SENTENCES
+
+TEXTS = [text for text, _ in RU_SENTENCES]
+
+
+def predictions(nlp):
+    ner = nlp.get_pipe("bilstm_ner")
+    docs = [nlp.make_doc(text) for text in TEXTS]
+    return [numpy.asarray(scores) for scores in ner.predict(docs)]
+
+
+def assert_same(nlp_a, nlp_b):
+    for a, b in zip(predictions(nlp_a), predictions(nlp_b)):
+        numpy.testing.assert_array_equal(a, b)
+    assert [[(e.text, e.label_) for e in doc.ents] for doc in nlp_a.pipe(TEXTS)] == [
+        [(e.text, e.label_) for e in doc.ents] for doc in nlp_b.pipe(TEXTS)
+    ]
+
+
+def test_to_bytes_from_bytes_on_fresh_pipeline(trained_ner):
+    fresh = load_model_from_config(trained_ner.config, auto_fill=True)
+    fresh.from_bytes(trained_ner.to_bytes())
+    assert_same(trained_ner, fresh)
+
+
+def test_to_disk_spacy_load(trained_ner, tmp_path):
+    trained_ner.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert loaded.get_pipe("bilstm_ner").labels == ("LOC", "ORG", "PER")
+    assert_same(trained_ner, loaded)
+
+
+def test_vector_table_is_stored_compactly(trained_ner, tmp_path):
+    trained_ner.to_disk(tmp_path / "pipeline")
+    module = spacy.load(tmp_path / "pipeline").get_pipe("bilstm_ner").model.get_ref("encoder").shims[0]._model
+    vectors = module.vectors
+    assert vectors.vector_codes.dtype.is_floating_point is False
+    assert vectors.n_rows > 200_000
+    size = sum(p.stat().st_size for p in (tmp_path / "pipeline").rglob("*") if p.is_file())
+    assert size < 40_000_000
+
+
+def test_load_in_a_fresh_process(trained_ner, tmp_path):
+    path = tmp_path / "pipeline"
+    trained_ner.to_disk(path)
+    expected = [[(e.text, e.label_) for e in doc.ents] for doc in trained_ner.pipe(TEXTS)]
+    # No `import spacy_ru_nn`: the entry points must find the factory.
+    code = (
+        "import json, sys, spacy; nlp = spacy.load(sys.argv[1]); "
+        "print(json.dumps([[[e.text, e.label_] for e in d.ents] for d in nlp.pipe(sys.argv[2:])]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path), *TEXTS], capture_output=True, text=True, check=True
+    )
+    assert [[tuple(e) for e in doc] for doc in __import__("json").loads(out.stdout)] == expected
+
+
+def test_corrupt_model_file_is_a_clear_error(trained_ner, tmp_path):
+    path = tmp_path / "pipeline"
+    trained_ner.to_disk(path)
+    model_file = path / "bilstm_ner" / "model"
+    model_file.write_bytes(model_file.read_bytes()[:1000])
+    with pytest.raises(ValueError, match=r"Could not load component 'bilstm_ner'.*truncated"):
+        spacy.load(path)
+
+
+def test_missing_model_file_is_a_clear_error(trained_ner, tmp_path):
+    path = tmp_path / "pipeline"
+    trained_ner.to_disk(path)
+    (path / "bilstm_ner" / "model").unlink()
+    with pytest.raises(ValueError, match=r"Could not load component 'bilstm_ner'.*model"):
+        spacy.load(path)
