@@ -28,7 +28,7 @@ setup(
         # navec vectors and name dictionaries ship inside natasha; read at initialize only.
         "natasha>=1.6",
         "navec>=0.10",
-        "pymorphy3>=2.0",
+        "pymorphy3[fast]>=2.0",
         "pymorphy3-dicts-ru",
     ],
     extras_require={

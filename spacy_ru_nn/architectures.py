@@ -29,8 +29,9 @@ def build_bilstm_tagger_v1(
     vectors: Optional[str],
     vectors_width: int,
     window: int,
+    crf: bool,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """Token features -> BiLSTM -> per-token tag probabilities (the lecture's NER tagger).
+    """Token features -> BiLSTM -> per-token tag scores (the lecture's NER tagger).
 
     width (int): BiLSTM output width (both directions together).
     depth (int): Number of stacked BiLSTM layers.
@@ -45,6 +46,8 @@ def build_bilstm_tagger_v1(
     vectors_width (int): Dimension of those vectors (300 for navec); 0 turns vectors off.
     window (int): Longest token sequence the BiLSTM reads; longer docs are cut into windows,
         which bounds memory on huge documents.
+    crf (bool): Score whole tag sequences with a linear-chain CRF (learned transitions,
+        invalid BIO transitions forbidden) instead of a per-token softmax.
     """
     use_chars = char_filters > 0
     if vectors is None:
@@ -72,7 +75,9 @@ def build_bilstm_tagger_v1(
         depth=depth,
         dropout=0.0,
     )
-    return BiLSTMTagger(featurizer, TorchTokenEncoder(module), width=width, vectors=vectors)
+    return BiLSTMTagger(
+        featurizer, TorchTokenEncoder(module), width=width, vectors=vectors, crf=crf
+    )
 
 
 @registry.architectures("spacy-ru-nn.BoWPerceptron.v1")

@@ -34,6 +34,7 @@ SMALL_NER_MODEL = {
     "vectors": "natasha",
     "vectors_width": 300,
     "window": 64,
+    "crf": True,
 }
 
 

@@ -135,3 +135,14 @@ def test_torch_dropout_follows_update_drop(ru_nlp):
     nlp.update(make_ner_examples(nlp), drop=0.25)
     module = nlp.get_pipe("bilstm_ner").model.get_ref("encoder").shims[0]._model
     assert {m.p for m in module.modules() if isinstance(m, torch.nn.Dropout)} == {0.25}
+
+
+def test_length_buckets_cover_every_sequence_once():
+    from spacy_ru_nn.layers.torch_modules import length_buckets
+
+    lengths = [5, 40, 3, 40, 1, 12]
+    groups = length_buckets(lengths, bucket_size=80)
+    assert sorted(i for group in groups for i in group) == list(range(len(lengths)))
+    for group in groups:
+        assert len(group) == 1 or lengths[group[0]] * len(group) <= 80
+        assert [lengths[i] for i in group] == sorted((lengths[i] for i in group), reverse=True)

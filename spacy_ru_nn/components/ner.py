@@ -1,8 +1,9 @@
 """`bilstm_ner`: named entities from per-token tags predicted by a PyTorch BiLSTM."""
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
+import torch
 from spacy.attrs import IS_SPACE
 from spacy.errors import Errors
 from spacy.language import Language
@@ -12,8 +13,10 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import SimpleFrozenList
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, SequenceCategoricalCrossentropy, set_dropout_rate
-from thinc.types import Floats2d
+from thinc.types import Floats2d, Ints1d
 
+from ..layers.crf import crf_from_layer, pad_sequences
+from ..layers.features import sequence_lengths
 from ..layers.tagger import set_torch_dropout_rate
 from ..tag_schemes import biluo_to_scheme, check_scheme, decode_spans, tag_names
 
@@ -35,6 +38,7 @@ morph_width = 32
 vectors = "natasha"
 vectors_width = 300
 window = 512
+crf = true
 """
 DEFAULT_NER_MODEL = Config().from_str(default_model_config)["model"]
 
@@ -109,26 +113,45 @@ class BiLSTMEntityRecognizer(TrainablePipe):
                 f"layer is sized for {self.labels}. Add labels before nlp.initialize()."
             )
 
-    def predict(self, docs: Iterable[Doc]) -> List[Floats2d]:
+    @property
+    def uses_crf(self) -> bool:
+        return self.model.has_ref("crf")
+
+    def predict(self, docs: Iterable[Doc]) -> List[Ints1d]:
+        """Best tag ids per doc: Viterbi under the CRF, otherwise the argmax per token."""
         docs = list(docs)
         if not self.model.get_ref("output_layer").has_dim("nO"):
             raise ValueError(Errors.E109.format(name=self.name))
         if not any(len(doc) for doc in docs):
             # Handle cases where there are no tokens in any docs.
-            n_tags = len(self.tags)
-            return [self.model.ops.alloc2f(len(doc), n_tags) for doc in docs]
-        return self.model.predict(docs)
+            return [numpy.zeros(len(doc), dtype="int64") for doc in docs]
+        scores = [self.model.ops.to_numpy(s) for s in self.model.predict(docs)]
+        if not self.uses_crf:
+            return [doc_scores.argmax(axis=1) for doc_scores in scores]
+        crf, _ = crf_from_layer(self.model.get_ref("crf"), self.tags, requires_grad=False)
+        pieces, lengths = self._sequences(docs, scores)
+        emissions, seq_lengths = pad_sequences(pieces, 0.0)
+        with torch.no_grad():
+            best = crf.viterbi(torch.from_numpy(emissions), torch.from_numpy(seq_lengths)).numpy()
+        flat = numpy.concatenate([best[:n, i] for i, n in enumerate(seq_lengths)])
+        return numpy.split(flat, numpy.cumsum([len(doc) for doc in docs])[:-1])
 
-    def set_annotations(self, docs: Iterable[Doc], scores: List[Floats2d]) -> None:
+    def _sequences(self, docs: List[Doc], per_doc: List[numpy.ndarray]):
+        """Cut per-doc arrays into the same sentence/window sequences the BiLSTM reads."""
+        lengths = sequence_lengths(docs, self.model.get_ref("featurizer").attrs["window"])
+        flat = numpy.concatenate([a for a in per_doc if len(a)])
+        return numpy.split(flat, numpy.cumsum(lengths)[:-1]), lengths
+
+    def set_annotations(self, docs: Iterable[Doc], tag_ids: List[Ints1d]) -> None:
         tags = self.tags
-        for doc, doc_scores in zip(docs, scores):
+        for doc, doc_tag_ids in zip(docs, tag_ids):
             if not len(doc):
                 doc.ents = []
                 continue
-            tag_ids = self.model.ops.to_numpy(doc_scores).argmax(axis=1)
+            doc_tag_ids = numpy.array(doc_tag_ids)
             # Whitespace tokens are never part of an entity, whatever the model says.
-            tag_ids[doc.to_array(IS_SPACE).astype(bool)] = 0
-            spans = [Span(doc, start, end, label) for start, end, label in decode_spans(tag_ids, tags)]
+            doc_tag_ids[doc.to_array(IS_SPACE).astype(bool)] = 0
+            spans = [Span(doc, start, end, label) for start, end, label in decode_spans(doc_tag_ids, tags)]
             doc.set_ents(spans, default="outside")
 
     def update(
@@ -159,13 +182,36 @@ class BiLSTMEntityRecognizer(TrainablePipe):
 
     def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]):
         validate_examples(examples, "BiLSTMEntityRecognizer.get_loss")
-        loss_func = SequenceCategoricalCrossentropy(names=self.tags, normalize=False)
+        examples = list(examples)
         scheme = self.cfg["tag_scheme"]
         truths = [biluo_to_scheme(eg.get_aligned_ner(), scheme) for eg in examples]
-        d_scores, loss = loss_func(scores, truths)
+        if self.uses_crf:
+            loss, d_scores = self._crf_loss([eg.predicted for eg in examples], scores, truths)
+        else:
+            loss_func = SequenceCategoricalCrossentropy(names=self.tags, normalize=False)
+            d_scores, loss = loss_func(scores, truths)
         if self.model.ops.xp.isnan(loss):
             raise ValueError(Errors.E910.format(name=self.name))
         return float(loss), d_scores
+
+    def _crf_loss(self, docs: List[Doc], scores: List[Floats2d], truths) -> Tuple[float, List[Floats2d]]:
+        """Negative log-likelihood of the gold paths; unknown gold tags are marginalised."""
+        tag_index = {tag: i for i, tag in enumerate(self.tags)}
+        gold = [numpy.array([tag_index.get(t, -1) if t else -1 for t in doc_truths], dtype="int64") for doc_truths in truths]
+        numpy_scores = [self.model.ops.to_numpy(s) for s in scores]
+        score_pieces, lengths = self._sequences(docs, numpy_scores)
+        gold_pieces, _ = self._sequences(docs, gold)
+        emissions, seq_lengths = pad_sequences(score_pieces, 0.0)
+        gold_padded, _ = pad_sequences(gold_pieces, -1)
+        crf, send_gradients = crf_from_layer(self.model.get_ref("crf"), self.tags, requires_grad=True)
+        emissions_t = torch.from_numpy(emissions).requires_grad_()
+        loss = crf.nll(emissions_t, torch.from_numpy(seq_lengths), torch.from_numpy(gold_padded))
+        loss.backward()
+        send_gradients()
+        d_emissions = emissions_t.grad.numpy()
+        flat = numpy.concatenate([d_emissions[:n, i] for i, n in enumerate(seq_lengths)])
+        d_flat = numpy.split(flat, numpy.cumsum([len(doc) for doc in docs])[:-1])
+        return float(loss.item()), [self.model.ops.asarray2f(d) for d in d_flat]
 
     def from_disk(self, path, *, exclude: Iterable[str] = SimpleFrozenList()) -> "BiLSTMEntityRecognizer":
         """Load cfg and weights; a truncated, missing or foreign model file names itself."""

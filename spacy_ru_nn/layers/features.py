@@ -31,8 +31,9 @@ class TokenFeatures:
     """Features of every token in a batch, flat in document order."""
 
     hash_ids: Ints3d  # (n_tokens, n_attrs, 4) bucket ids, one bloom-embedding bag per attr
-    char_ids: Optional[Ints2d]  # (n_tokens, max_chars), 0 pads
-    morph: Optional[Floats2d]  # (n_tokens, len(GRAMMEMES)) grammeme probabilities
+    word_index: Ints1d  # (n_tokens,) row of each token's word in the per-word arrays below
+    char_ids: Optional[Ints2d]  # (n_words, max_chars), 0 pads
+    morph: Optional[Floats2d]  # (n_words, len(GRAMMEMES)) grammeme probabilities
     vector_keys: Ints1d  # (n_tokens,) int64 view of the LOWER hash, for the vector table
     seq_lengths: Ints1d  # lengths of the sequences the BiLSTM reads (docs cut into windows)
     doc_lengths: List[int]
@@ -175,21 +176,21 @@ def featurize_forward(
             hashed = ops.to_numpy(ops.hash(ops.asarray(column, dtype="uint64"), i))
             hash_ids[:, i] = hashed.astype(numpy.int64) % n_rows
     char_features = morph = None
-    if model.attrs["use_chars"] or model.attrs["use_morphology"]:
-        unique, inverse = numpy.unique(table[:, -1], return_inverse=True)
-        strings = docs[0].vocab.strings if docs else None
-        if model.attrs["use_chars"]:
-            if len(unique):
-                char_features = model.attrs["char_cache"].lookup(unique, strings)[inverse]
-            else:
-                char_features = numpy.zeros((0, model.attrs["max_chars"]), dtype=numpy.int64)
-        if model.attrs["use_morphology"]:
-            if len(unique):
-                morph = model.attrs["morph_cache"].lookup(unique, strings)[inverse]
-            else:
-                morph = numpy.zeros((0, len(GRAMMEMES)), dtype=numpy.float32)
+    unique, inverse = numpy.unique(table[:, -1], return_inverse=True)
+    strings = docs[0].vocab.strings if docs else None
+    if model.attrs["use_chars"]:
+        if len(unique):
+            char_features = model.attrs["char_cache"].lookup(unique, strings)
+        else:
+            char_features = numpy.zeros((0, model.attrs["max_chars"]), dtype=numpy.int64)
+    if model.attrs["use_morphology"]:
+        if len(unique):
+            morph = model.attrs["morph_cache"].lookup(unique, strings)
+        else:
+            morph = numpy.zeros((0, len(GRAMMEMES)), dtype=numpy.float32)
     features = TokenFeatures(
         hash_ids=hash_ids,
+        word_index=inverse.reshape(-1).astype(numpy.int64),
         char_ids=char_features,
         morph=morph,
         vector_keys=numpy.ascontiguousarray(table[:, -2]).view(numpy.int64),

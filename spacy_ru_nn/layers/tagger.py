@@ -5,10 +5,11 @@ from typing import Callable, List, Optional, Tuple, Union
 import numpy
 import torch
 from spacy.tokens import Doc
-from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, Softmax_v2, torch2xp, xp2torch
+from thinc.api import ArgsKwargs, Linear, Model, PyTorchWrapper_v2, Softmax_v2, torch2xp, xp2torch
 from thinc.initializers import zero_init
 from thinc.types import Floats2d
 
+from .crf import CRFTransitions
 from .features import TokenFeatures
 from .torch_modules import BiLSTMTokenEncoder
 from .vectors import load_navec_table
@@ -31,6 +32,7 @@ def convert_encoder_inputs(
 
     args = (
         as_tensor(features.hash_ids),
+        as_tensor(features.word_index),
         as_tensor(features.char_ids),
         as_tensor(features.morph),
         as_tensor(features.vector_keys),
@@ -58,15 +60,30 @@ def BiLSTMTagger(
     *,
     width: int,
     vectors: Optional[Union[str, Path]],
+    crf: bool,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """Per-token tag probabilities for each doc. The head is sized lazily from the labels."""
-    output_layer = Softmax_v2(nI=width, init_W=zero_init)
+    """Per-token tag scores for each doc. The head is sized lazily from the labels.
+
+    Without a CRF the scores are softmax probabilities; with one they are the emission logits
+    the CRF layer (ref "crf", transition params only) scores paths over.
+    """
+    layers = [featurizer, encoder]
+    refs = {"featurizer": featurizer, "encoder": encoder}
+    if crf:
+        output_layer = Linear(nI=width, init_W=zero_init)
+        refs["crf"] = CRFTransitions()
+    else:
+        output_layer = Softmax_v2(nI=width, init_W=zero_init)
+    refs["output_layer"] = output_layer
+    layers.append(output_layer)
+    if crf:
+        layers.append(refs["crf"])
     return Model(
         "bilstm_tagger",
         tagger_forward,
         init=tagger_init,
-        layers=[featurizer, encoder, output_layer],
-        refs={"featurizer": featurizer, "encoder": encoder, "output_layer": output_layer},
+        layers=layers,
+        refs=refs,
         dims={"nO": None},
         attrs={"vectors": None if vectors is None else str(vectors)},
     )
@@ -84,6 +101,11 @@ def tagger_init(
         output_layer.set_dim("nO", model.get_dim("nO"))
     output_layer.initialize()
     model.set_dim("nO", output_layer.get_dim("nO"))
+    if model.has_ref("crf"):
+        crf = model.get_ref("crf")
+        if not crf.has_dim("nO"):
+            crf.set_dim("nO", output_layer.get_dim("nO"))
+        crf.initialize()
     module: BiLSTMTokenEncoder = model.get_ref("encoder").shims[0]._model
     if module.vectors is not None:
         source = model.attrs["vectors"]
@@ -106,7 +128,7 @@ def tagger_init(
 def tagger_forward(
     model: Model[List[Doc], List[Floats2d]], docs: List[Doc], is_train: bool
 ) -> Tuple[List[Floats2d], Callable]:
-    featurizer, encoder, output_layer = model.layers
+    featurizer, encoder, output_layer = model.layers[:3]
     features, _ = featurizer(docs, is_train)
     n_tags = output_layer.get_dim("nO")
     if features.n_tokens == 0:

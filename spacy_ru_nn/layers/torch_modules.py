@@ -131,8 +131,10 @@ class BiLSTMTokenEncoder(nn.Module):
         width: int,
         depth: int,
         dropout: float,
+        bucket_size: int = 8192,
     ) -> None:
         super().__init__()
+        self.bucket_size = bucket_size
         self.hash_embeds = nn.ModuleList(
             nn.EmbeddingBag(rows, hash_width, mode="sum") for rows in hash_rows
         )
@@ -152,6 +154,7 @@ class BiLSTMTokenEncoder(nn.Module):
     def embed(
         self,
         hash_ids: torch.Tensor,
+        word_index: torch.Tensor,
         char_ids: Optional[torch.Tensor],
         morph: Optional[torch.Tensor],
         vector_keys: Optional[torch.Tensor],
@@ -159,10 +162,11 @@ class BiLSTMTokenEncoder(nn.Module):
         parts: List[torch.Tensor] = [
             embed(hash_ids[:, i]) for i, embed in enumerate(self.hash_embeds)
         ]
+        # Characters and grammemes come once per distinct word of the batch.
         if self.chars is not None:
-            parts.append(self.chars(char_ids))
+            parts.append(self.chars(char_ids)[word_index])
         if self.morph is not None:
-            parts.append(torch.relu(self.morph(morph)))
+            parts.append(torch.relu(self.morph(morph))[word_index])
         if self.vectors is not None:
             parts.append(self.vectors(vector_keys))
         return torch.relu(self.project(self.dropout(torch.cat(parts, dim=1))))
@@ -170,15 +174,31 @@ class BiLSTMTokenEncoder(nn.Module):
     def forward(
         self,
         hash_ids: torch.Tensor,
+        word_index: torch.Tensor,
         char_ids: Optional[torch.Tensor],
         morph: Optional[torch.Tensor],
         vector_keys: Optional[torch.Tensor],
         lengths: torch.Tensor,
     ) -> torch.Tensor:
-        tokens = self.embed(hash_ids, char_ids, morph, vector_keys)
+        tokens = self.embed(hash_ids, word_index, char_ids, morph, vector_keys)
         sequences = torch.split(tokens, lengths.tolist())
-        padded = pad_sequence(sequences)  # time-major (max_len, n_seqs, width)
-        output = self.lstm(padded, lengths)
-        # Back to flat token order: (n_seqs, max_len) mask over the batch-major view.
-        mask = torch.arange(output.shape[0], device=output.device)[None, :] < lengths.to(output.device)[:, None]
-        return self.dropout(output.transpose(0, 1)[mask])
+        outputs: List[Optional[torch.Tensor]] = [None] * len(sequences)
+        for group in length_buckets(lengths.tolist(), self.bucket_size):
+            group_lengths = lengths[group]
+            hidden = self.lstm(pad_sequence([sequences[i] for i in group]), group_lengths)
+            for column, (i, n) in enumerate(zip(group, group_lengths.tolist())):
+                outputs[i] = hidden[:n, column]
+        return self.dropout(torch.cat(outputs))
+
+
+def length_buckets(lengths: Sequence[int], bucket_size: int) -> List[List[int]]:
+    """Group sequence indices of similar length, longest first, so that padding stays small:
+    a group grows while (its size x its longest length) fits in `bucket_size` positions."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    groups: List[List[int]] = []
+    for i in order:
+        if groups and lengths[groups[-1][0]] * (len(groups[-1]) + 1) <= bucket_size:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
