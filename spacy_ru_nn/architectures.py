@@ -87,6 +87,7 @@ def build_bow_perceptron_v1(
     min_df: int,
     ngram_range: List[int],
     lowercase: bool,
+    token_attrs: List[str],
     weighting: str,
     hidden_width: int,
     depth: int,
@@ -102,6 +103,8 @@ def build_bow_perceptron_v1(
     min_df (int): Minimum document frequency with features = "vocab".
     ngram_range (List[int]): [min_n, max_n] word n-gram sizes, e.g. [1, 2].
     lowercase (bool): Use LOWER instead of ORTH.
+    token_attrs (List[str]): Token attributes added as unigram features, e.g. ["SHAPE"]
+        (numbers, prices and phone numbers share shapes); [] for words only.
     weighting (str): "count", "binary" or "tfidf" (smoothed idf, L2-normalized per doc).
     hidden_width (int): Width of each hidden layer.
     depth (int): Number of hidden layers, 1 to 3.
@@ -114,6 +117,7 @@ def build_bow_perceptron_v1(
         min_df=min_df,
         ngram_range=tuple(ngram_range),  # type: ignore[arg-type]
         lowercase=lowercase,
+        token_attrs=token_attrs,
         weighting=weighting,
         hidden_width=hidden_width,
         depth=depth,

@@ -23,7 +23,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 import numpy
 import srsly
 import torch
-from spacy.attrs import IS_SPACE, LOWER, ORTH
+from spacy.attrs import IDS, IS_SPACE, LOWER, ORTH
+from spacy.strings import hash_string
 from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, NumpyOps, PyTorchWrapper_v3, torch2xp, xp2torch
 from thinc.shims import PyTorchShim
@@ -53,12 +54,14 @@ class BagOfNgrams:
 
 
 def bag_of_ngrams(
-    ngram_range: Tuple[int, int], lowercase: bool
+    ngram_range: Tuple[int, int], lowercase: bool, token_attrs: Sequence[str] = ()
 ) -> Model[List[Doc], BagOfNgrams]:
     """Extract word n-gram keys from a batch of docs, skipping whitespace tokens.
 
     ngram_range (Tuple[int, int]): smallest and largest n, e.g. (1, 2) for uni+bigrams.
     lowercase (bool): hash LOWER instead of ORTH.
+    token_attrs (Sequence[str]): further token attributes added as unigram features,
+        e.g. ["SHAPE"], so "09061701461" and "08712300220" share the feature "dddd".
     RETURNS (Model[List[Doc], BagOfNgrams]): the featurizer layer.
     """
     if len(ngram_range) != 2:
@@ -66,19 +69,33 @@ def bag_of_ngrams(
     min_n, max_n = ngram_range
     if not 1 <= min_n <= max_n:
         raise ValueError(f"ngram_range must satisfy 1 <= min <= max, got {list(ngram_range)}")
+    attr_ids = [_attr_id(name) for name in token_attrs]
+    # Each extra attribute's values are salted with its own hash, so the shape "xxxx"
+    # and the word "xxxx" are different features.
+    salts = [numpy.uint64(hash_string(name.upper())) for name in token_attrs]
     return Model(
         "bag_of_ngrams",
         _bag_of_ngrams_forward,
-        attrs={"ngram_range": (min_n, max_n), "lowercase": lowercase},
+        attrs={
+            "ngram_range": (min_n, max_n),
+            "columns": [LOWER if lowercase else ORTH, IS_SPACE, *attr_ids],
+            "salts": salts,
+        },
     )
+
+
+def _attr_id(name: str) -> int:
+    if name.upper() not in IDS or name.upper() in ("IS_SPACE", ""):
+        raise ValueError(f"Unknown token attribute {name!r} in token_attrs (e.g. 'SHAPE', 'NORM')")
+    return IDS[name.upper()]
 
 
 def _bag_of_ngrams_forward(
     model: Model[List[Doc], BagOfNgrams], docs: List[Doc], is_train: bool
 ) -> Tuple[BagOfNgrams, Callable]:
     min_n, max_n = model.attrs["ngram_range"]
-    attr = LOWER if model.attrs["lowercase"] else ORTH
-    arrays = [doc.to_array([attr, IS_SPACE]) for doc in docs]
+    columns = model.attrs["columns"]
+    arrays = [doc.to_array(columns) for doc in docs]
     lengths = numpy.asarray([len(arr) for arr in arrays], dtype="int64")
     if lengths.sum() == 0:
         empty = BagOfNgrams(
@@ -88,7 +105,8 @@ def _bag_of_ngrams_forward(
     tokens = numpy.concatenate(arrays)
     # Whitespace tokens are layout, not words: "hi  there" and "hi there" get the same bag.
     is_word = tokens[:, 1] == 0
-    words = numpy.ascontiguousarray(tokens[is_word, 0])
+    tokens = tokens[is_word]
+    words = numpy.ascontiguousarray(tokens[:, 0])
     word_docs = numpy.repeat(numpy.arange(len(docs), dtype="int64"), lengths)[is_word]
     keys = []
     doc_ids = []
@@ -105,6 +123,9 @@ def _bag_of_ngrams_forward(
         inside = starts == word_docs[n - 1 :]
         keys.append(grams[inside])
         doc_ids.append(starts[inside])
+    for column, salt in enumerate(model.attrs["salts"], start=2):
+        keys.append(tokens[:, column] ^ salt)
+        doc_ids.append(word_docs)
     bag = BagOfNgrams(numpy.concatenate(keys), numpy.concatenate(doc_ids), len(docs))
     # Integer features have no gradient to pass back.
     return bag, lambda d_bag: []
@@ -368,6 +389,7 @@ def bow_perceptron(
     min_df: int,
     ngram_range: Tuple[int, int],
     lowercase: bool,
+    token_attrs: Sequence[str],
     weighting: str,
     hidden_width: int,
     depth: int,
@@ -385,7 +407,7 @@ def bow_perceptron(
         raise ValueError(f"depth (number of hidden layers) must be 1 to 3, got {depth}")
     if features == "hash" and n_buckets < 1:
         raise ValueError(f"n_buckets must be positive with features='hash', got {n_buckets}")
-    featurizer = bag_of_ngrams(ngram_range, lowercase)
+    featurizer = bag_of_ngrams(ngram_range, lowercase, token_attrs)
     wrapper = PyTorchWrapper_v3(
         None,
         convert_inputs=convert_bag_inputs,
