@@ -219,9 +219,9 @@ class BoWTextCategorizer(TextCategorizer):
         else:
             for label in labels:
                 self.add_label(label)
-        self._require_labels()
         if len(self.labels) < 2:
             raise ValueError(Errors.E867)
+        self._require_labels()
         if positive_label is not None:
             if positive_label not in self.labels:
                 err = Errors.E920.format(pos_label=positive_label, labels=self.labels)

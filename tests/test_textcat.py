@@ -1,0 +1,287 @@
+"""nn_textcat: training, thresholds, serialization and edge cases on hand-written messages."""
+import pytest
+import spacy
+from spacy.lang.en import English
+from spacy.language import Language
+from spacy.training import Example
+from spacy.util import load_model_from_config
+from thinc.api import Config
+
+from spacy_ru_nn.components.textcat import BoWTextCategorizer
+from spacy_ru_nn.scorers import decide, textcat_score
+
+SPAM = [
+    "WINNER!! You have been selected to receive a £900 prize. Call 09061701461 to claim",
+    "URGENT! Your mobile number has won a £2000 bonus. Call 09066362231 now",
+    "Free entry in a weekly comp to win cup final tickets. Text FA to 87121",
+    "Txt CASH to 85023 to claim your free £100 cash prize now!",
+]
+HAM = [
+    "Are we still meeting for lunch tomorrow?",
+    "I'll be home late tonight, save me some dinner",
+    "Can you pick up milk on the way back?",
+    "Sorry, I'll call later",
+]
+
+# Small sizes keep the tests fast; no SHAPE features, so that unknown words add nothing.
+SMALL_MODEL = {
+    "@architectures": "spacy-ru-nn.BoWPerceptron.v1",
+    "features": "vocab",
+    "n_buckets": 0,
+    "min_df": 1,
+    "ngram_range": [1, 2],
+    "lowercase": True,
+    "token_attrs": [],
+    "weighting": "tfidf",
+    "hidden_width": 16,
+    "depth": 1,
+    "activation": "relu",
+    "nO": None,
+}
+
+
+def make_examples(nlp: Language, data=None):
+    data = data or [(text, "spam") for text in SPAM] + [(text, "ham") for text in HAM]
+    labels = sorted({label for _, label in data})
+    return [
+        Example.from_dict(nlp.make_doc(text), {"cats": {lb: float(lb == label) for lb in labels}})
+        for text, label in data
+    ]
+
+
+def train_nlp(model=None, steps: int = 40, threshold: float = 0.5) -> Language:
+    nlp = English()
+    nlp.add_pipe("nn_textcat", config={"model": model or SMALL_MODEL, "threshold": threshold})
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    nlp.get_pipe("nn_textcat").cfg["positive_label"] = "spam"
+    optimizer.learn_rate = 0.01
+    for _ in range(steps):
+        nlp.update(examples, sgd=optimizer, drop=0.1)
+    return nlp
+
+
+@pytest.fixture(scope="module")
+def trained_nlp() -> Language:
+    return train_nlp()
+
+
+def test_add_pipe_defaults():
+    nlp = English()
+    textcat = nlp.add_pipe("nn_textcat")
+    assert isinstance(textcat, BoWTextCategorizer)
+    assert textcat.cfg["threshold"] == 0.5
+    model_cfg = nlp.config["components"]["nn_textcat"]["model"]
+    assert model_cfg["@architectures"] == "spacy-ru-nn.BoWPerceptron.v1"
+    assert textcat.labels == ()
+
+
+def test_not_initialized_raises_e109():
+    nlp = English()
+    nlp.add_pipe("nn_textcat")
+    with pytest.raises(ValueError, match="E109"):
+        nlp("hello")
+    with pytest.raises(ValueError, match="E109"):
+        list(nlp.pipe(["hello", "world"]))
+
+
+def test_initialize_without_labels_is_clear():
+    nlp = English()
+    nlp.add_pipe("nn_textcat", config={"model": SMALL_MODEL})
+    unlabelled = [Example.from_dict(nlp.make_doc(text), {}) for text in HAM]
+    with pytest.raises(ValueError, match="E867"):
+        nlp.initialize(lambda: unlabelled)
+
+
+def test_example_without_gold_category_is_clear():
+    nlp = English()
+    nlp.add_pipe("nn_textcat", config={"model": SMALL_MODEL})
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    missing = Example.from_dict(nlp.make_doc("no label here"), {"cats": {"spam": 0.0}})
+    with pytest.raises(ValueError, match="no gold category"):
+        nlp.update(examples[:2] + [missing], sgd=optimizer)
+
+
+def test_positive_label_must_be_a_label():
+    nlp = English()
+    nlp.add_pipe("nn_textcat", config={"model": SMALL_MODEL})
+    examples = make_examples(nlp)
+    with pytest.raises(ValueError, match="E920"):
+        nlp.get_pipe("nn_textcat").initialize(lambda: examples, positive_label="junk")
+
+
+def test_overfitting(trained_nlp):
+    losses = {}
+    trained_nlp.update(make_examples(trained_nlp), losses=losses)
+    assert losses["nn_textcat"] < 0.05
+    for text in SPAM:
+        cats = trained_nlp(text).cats
+        assert cats["spam"] > 0.9, text
+        assert cats["spam"] + cats["ham"] == pytest.approx(1.0)
+    for text in HAM:
+        assert trained_nlp(text).cats["ham"] > 0.9, text
+    scores = trained_nlp.evaluate(make_examples(trained_nlp))
+    assert scores["cats_score"] == 1.0
+    assert scores["cats_auc_per_type"]["spam"] == 1.0
+    assert scores["cats_score_desc"].startswith("F (spam")
+
+
+def test_pipe_matches_call(trained_nlp):
+    texts = SPAM + HAM + ["", "   ", "zzzqqq xxyyzz"]
+    piped = [doc.cats for doc in trained_nlp.pipe(texts, batch_size=3)]
+    called = [trained_nlp(text).cats for text in texts]
+    for one, other in zip(piped, called):
+        assert one == pytest.approx(other, abs=1e-6)
+
+
+def test_empty_whitespace_and_unknown_texts(trained_nlp):
+    empty = trained_nlp("").cats
+    assert set(empty) == {"spam", "ham"}
+    assert empty["spam"] + empty["ham"] == pytest.approx(1.0)
+    # Whitespace tokens are not words, and unknown words have no features: all score as
+    # the learned prior, alone or in a batch.
+    for text in ["   ", " \n\t ", "zzzqqq xxyyzz", "qwxz"]:
+        assert trained_nlp(text).cats == pytest.approx(empty, abs=1e-6)
+    batch = list(trained_nlp.pipe(["", SPAM[0], "   "]))
+    assert batch[0].cats == pytest.approx(empty, abs=1e-6)
+    assert batch[2].cats == pytest.approx(empty, abs=1e-6)
+
+
+def test_one_megabyte_text(trained_nlp):
+    text = ("Call 09061701461 to claim your free prize now! " * 25000)[: trained_nlp.max_length]
+    assert len(text) == 1_000_000
+    doc = trained_nlp(text)
+    assert doc.cats["spam"] + doc.cats["ham"] == pytest.approx(1.0)
+    assert doc.cats["spam"] > 0.5
+
+
+def test_threshold_in_decision_and_scorer(trained_nlp):
+    textcat = trained_nlp.get_pipe("nn_textcat")
+    doc = trained_nlp.make_doc("borderline")
+    doc.cats = {"spam": 0.7, "ham": 0.3}
+    assert decide(doc.cats, ("spam", "ham"), "spam", 0.5) == "spam"
+    assert decide(doc.cats, ("spam", "ham"), "spam", 0.8) == "ham"
+    assert decide(doc.cats, ("spam", "ham"), None, 0.8) == "spam"  # argmax without positive label
+    assert textcat.decide(doc) == "spam"
+    reference = trained_nlp.make_doc("borderline")
+    reference.cats = {"spam": 1.0, "ham": 0.0}
+    examples = [Example(doc, reference)]
+    cfg = {"labels": ("spam", "ham"), "positive_label": "spam"}
+    assert textcat_score(examples, threshold=0.5, **cfg)["cats_f_per_type"]["spam"]["r"] == 1.0
+    strict = textcat_score(examples, threshold=0.8, **cfg)
+    assert strict["cats_f_per_type"]["spam"]["r"] == 0.0
+    assert strict["cats_score"] == 0.0
+    assert strict["cats_auc_per_type"]["spam"] is None  # AUC needs both classes
+
+
+def test_threshold_from_config_reaches_scoring():
+    nlp = English()
+    nlp.add_pipe("nn_textcat", config={"model": SMALL_MODEL, "threshold": 1.0})
+    examples = make_examples(nlp)
+    nlp.initialize(lambda: examples)
+    nlp.get_pipe("nn_textcat").cfg["positive_label"] = "spam"
+    # An untrained model is never certain, so with threshold 1.0 nothing is spam.
+    assert nlp.evaluate(examples)["cats_f_per_type"]["spam"]["r"] == 0.0
+    with pytest.raises(ValueError, match="threshold"):
+        English().add_pipe("nn_textcat", config={"threshold": 1.5})
+
+
+def test_serialization_round_trips(trained_nlp, tmp_path):
+    texts = SPAM + HAM + [""]
+    expected = [doc.cats for doc in trained_nlp.pipe(texts)]
+    from_bytes = English()
+    from_bytes.add_pipe("nn_textcat", config={"model": SMALL_MODEL})
+    from_bytes.from_bytes(trained_nlp.to_bytes())
+    assert from_bytes.get_pipe("nn_textcat").labels == trained_nlp.get_pipe("nn_textcat").labels
+    assert from_bytes.get_pipe("nn_textcat").cfg["positive_label"] == "spam"
+    assert [doc.cats for doc in from_bytes.pipe(texts)] == expected
+    trained_nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert [doc.cats for doc in loaded.pipe(texts)] == expected
+    assert loaded.evaluate(make_examples(loaded))["cats_score"] == 1.0
+
+
+def test_uninitialized_serialization_round_trip():
+    nlp = English()
+    nlp.add_pipe("nn_textcat", config={"model": SMALL_MODEL})
+    other = English()
+    other.add_pipe("nn_textcat", config={"model": SMALL_MODEL})
+    other.from_bytes(nlp.to_bytes())
+    with pytest.raises(ValueError, match="E109"):
+        other("hello")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"features": "hash", "n_buckets": 4096, "weighting": "count", "token_attrs": ["SHAPE"]},
+        {"weighting": "binary", "depth": 3, "activation": "tanh", "ngram_range": [1, 1]},
+    ],
+)
+def test_other_features_train_and_round_trip(overrides):
+    nlp = train_nlp(model={**SMALL_MODEL, **overrides}, steps=30)
+    texts = SPAM + HAM
+    assert [nlp(text).cats["spam"] > 0.5 for text in texts] == [True] * 4 + [False] * 4
+    other = English()
+    other.add_pipe("nn_textcat", config={"model": {**SMALL_MODEL, **overrides}})
+    other.from_bytes(nlp.to_bytes())
+    assert [doc.cats for doc in other.pipe(texts)] == [doc.cats for doc in nlp.pipe(texts)]
+
+
+def test_softmax_for_more_than_two_labels():
+    nlp = English()
+    nlp.add_pipe("nn_textcat", config={"model": SMALL_MODEL})
+    data = [(SPAM[0], "spam"), (HAM[0], "plans"), (HAM[2], "errands"), (SPAM[3], "spam")]
+    examples = make_examples(nlp, data)
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = 0.01
+    for _ in range(40):
+        nlp.update(examples, sgd=optimizer)
+    for text, label in data:
+        cats = nlp(text).cats
+        assert sum(cats.values()) == pytest.approx(1.0, abs=1e-5)
+        assert max(cats, key=cats.get) == label
+
+
+def test_built_from_config():
+    config = Config().from_str(
+        """
+        [nlp]
+        lang = "en"
+        pipeline = ["textcat"]
+
+        [components]
+
+        [components.textcat]
+        factory = "nn_textcat"
+        threshold = 0.3
+
+        [components.textcat.model]
+        @architectures = "spacy-ru-nn.BoWPerceptron.v1"
+        features = "vocab"
+        n_buckets = 0
+        min_df = 1
+        ngram_range = [1, 2]
+        lowercase = false
+        token_attrs = ["SHAPE", "PREFIX"]
+        weighting = "tfidf"
+        hidden_width = 8
+        depth = 2
+        activation = "relu"
+        nO = null
+        """
+    )
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    textcat = nlp.get_pipe("textcat")
+    assert textcat.cfg["threshold"] == 0.3
+    examples = make_examples(nlp)
+    nlp.initialize(lambda: examples)
+    assert textcat.model.get_dim("nO") == 2
+    assert nlp("Call now to claim").cats.keys() == {"spam", "ham"}
+
+
+def test_invalid_architecture_values():
+    for bad in ({"depth": 4}, {"weighting": "bm25"}, {"activation": "gelu"}, {"ngram_range": [2, 1]}, {"token_attrs": ["NOPE"]}):
+        with pytest.raises(ValueError):
+            English().add_pipe("nn_textcat", config={"model": {**SMALL_MODEL, **bad}})
