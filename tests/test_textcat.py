@@ -285,3 +285,33 @@ def test_invalid_architecture_values():
     for bad in ({"depth": 4}, {"weighting": "bm25"}, {"activation": "gelu"}, {"ngram_range": [2, 1]}, {"token_attrs": ["NOPE"]}):
         with pytest.raises(ValueError):
             English().add_pipe("nn_textcat", config={"model": {**SMALL_MODEL, **bad}})
+
+
+@pytest.mark.parametrize(
+    "group,name,registered",
+    [
+        ("spacy_factories", "nn_textcat", None),
+        ("spacy_architectures", "spacy-ru-nn.BoWPerceptron.v1", "architectures"),
+        ("spacy_scorers", "spacy-ru-nn.textcat_scorer.v1", "scorers"),
+    ],
+)
+def test_registered_and_entry_points(group, name, registered):
+    from importlib.metadata import entry_points
+
+    from spacy.util import registry
+
+    if registered is not None:
+        assert registry.get(registered, name)
+    found = {ep.name: ep for ep in entry_points(group=group)}
+    assert name in found, f"{name} missing from {group}: reinstall with pip install -e ."
+    assert found[name].load()
+
+
+def test_factory_found_without_importing_the_plugin():
+    import subprocess
+    import sys
+
+    code = "import spacy; nlp = spacy.blank('en'); nlp.add_pipe('nn_textcat'); print(nlp.pipe_names)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "['nn_textcat']" in out.stdout

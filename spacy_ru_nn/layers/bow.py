@@ -131,6 +131,16 @@ def _bag_of_ngrams_forward(
     return bag, lambda d_bag: []
 
 
+def check_hyperparameters(*, weighting: str, activation: str, depth: int) -> None:
+    """Raise ValueError for values BoWPerceptron cannot build."""
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if not 1 <= depth <= 3:
+        raise ValueError(f"depth (number of hidden layers) must be 1 to 3, got {depth}")
+
+
 class BoWPerceptron(torch.nn.Module):
     """Multi-layer perceptron over a weighted bag of n-gram features.
 
@@ -152,12 +162,7 @@ class BoWPerceptron(torch.nn.Module):
         hashed: bool,
     ) -> None:
         super().__init__()
-        if weighting not in WEIGHTINGS:
-            raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-        if not 1 <= depth <= 3:
-            raise ValueError(f"depth (number of hidden layers) must be 1 to 3, got {depth}")
+        check_hyperparameters(weighting=weighting, activation=activation, depth=depth)
         self.n_features = n_features
         self.weighting = weighting
         self.hashed = hashed
@@ -399,12 +404,8 @@ def bow_perceptron(
     """Assemble featurizer and (still empty) torch wrapper; see build_bow_perceptron_v1."""
     if features not in FEATURES:
         raise ValueError(f"features must be one of {FEATURES}, got {features!r}")
-    if weighting not in WEIGHTINGS:
-        raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    if not 1 <= depth <= 3:
-        raise ValueError(f"depth (number of hidden layers) must be 1 to 3, got {depth}")
+    # Checked here too, so a bad config fails at add_pipe rather than at initialize.
+    check_hyperparameters(weighting=weighting, activation=activation, depth=depth)
     if features == "hash" and n_buckets < 1:
         raise ValueError(f"n_buckets must be positive with features='hash', got {n_buckets}")
     featurizer = bag_of_ngrams(ngram_range, lowercase, token_attrs)
