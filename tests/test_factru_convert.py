@@ -103,6 +103,7 @@ def test_cli_writes_docbins_and_reports(corpus, tmp_path):
     nlp = spacy.blank("ru")
     counts = {name: len(list(DocBin().from_disk(tmp_path / "out" / f"{name}.spacy").get_docs(nlp.vocab))) for name in ("train", "dev", "test")}
     assert counts == {"train": 1, "dev": 1, "test": 1}
+    assert len(list(DocBin().from_disk(tmp_path / "out" / "devset.spacy").get_docs(nlp.vocab))) == 2
 
 
 def test_cli_stops_on_bad_record_with_a_message(corpus, tmp_path):

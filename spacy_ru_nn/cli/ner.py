@@ -24,7 +24,11 @@ def convert_factru(
     seed: int = typer.Option(0, help="Seed of the document-level train/dev split"),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed records (counted) instead of stopping"),
 ) -> None:
-    """devset -> train + held-out dev (split by document, seeded); testset -> test."""
+    """devset -> train + held-out dev (split by document, seeded); testset -> test.
+
+    devset.spacy holds all devset documents, for the final fit once the held-out documents
+    have chosen the training schedule.
+    """
     nlp = spacy.blank("ru")
     output_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -33,7 +37,8 @@ def convert_factru(
     except (CorpusFormatError, FileNotFoundError) as err:
         msg.fail("Cannot convert factRuEval", str(err), exits=1)
     train_docs, heldout_docs = split_documents(dev_docs, dev_fraction, seed)
-    for name, docs in (("train", train_docs), ("dev", heldout_docs), ("test", test_docs)):
+    splits = (("train", train_docs), ("dev", heldout_docs), ("devset", dev_docs), ("test", test_docs))
+    for name, docs in splits:
         DocBin(docs=docs, store_user_data=True).to_disk(output_dir / f"{name}.spacy")
         n_tokens = sum(len(doc) for doc in docs)
         n_ents = sum(len(doc.ents) for doc in docs)
@@ -74,18 +79,29 @@ def evaluate_ner(
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf8")
-        msg.good(f"Saved metrics to {output}")
+        output.with_suffix(".md").write_text(markdown_table(result), encoding="utf8")
+        msg.good(f"Saved metrics to {output} and {output.with_suffix('.md')}")
 
 
-def _print_table(result: Dict) -> None:
+HEADER = ("type", "entity P", "entity R", "entity F", "token-IO F")
+
+
+def _rows(result: Dict):
     entity, token = result["entity"], result["token_io"]
     rows = [("micro", entity["ents_p"], entity["ents_r"], entity["ents_f"], token["micro"]["f"])]
     for label in sorted(entity["ents_per_type"]):
         e = entity["ents_per_type"][label]
         rows.append((label, e["p"], e["r"], e["f"], token["per_type"].get(label, {}).get("f", 0.0)))
-    msg.table(
-        [(name, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}", f"{io:.3f}") for name, p, r, f, io in rows],
-        header=("type", "entity P", "entity R", "entity F", "token-IO F"),
-        divider=True,
-    )
+    return [(name, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}", f"{io:.3f}") for name, p, r, f, io in rows]
+
+
+def markdown_table(result: Dict) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
+    lines += ["| " + " | ".join(row) + " |" for row in _rows(result)]
+    lines.append(f"\n{result['words']} words, {result['words_per_second']:.0f} words/s (nlp.pipe, 1 torch thread)\n")
+    return "\n".join(lines)
+
+
+def _print_table(result: Dict) -> None:
+    msg.table(_rows(result), header=HEADER, divider=True)
     msg.info(f"{result['words']} words in {result['seconds']} s: {result['words_per_second']} words/s")
