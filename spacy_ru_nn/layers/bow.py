@@ -3,8 +3,9 @@
 The pieces, in the order data flows through them:
 
 * `bag_of_ngrams`: a parameter-free thinc layer that turns a batch of `Doc`s into one
-  flat array of uint64 n-gram keys plus the index of the doc each key came from. The
-  whole batch is featurized with one `ops.ngrams` call per n, never per message.
+  flat array of uint64 keys (word n-grams, plus unigrams of extra token attributes such
+  as SHAPE) and the index of the doc each key came from. The whole batch is featurized
+  with one `ops.ngrams` call per n, never per message.
 * `BoWPerceptron`: a `torch.nn.Module` with no spaCy imports. It maps keys to feature
   ids (hash buckets or a fitted vocabulary), weights them (count, binary or tf-idf) and
   runs `EmbeddingBag(mode="sum") -> act -> [Linear -> act] * (depth - 1) -> Linear`.
@@ -43,7 +44,7 @@ _numpy_ops = NumpyOps()
 class BagOfNgrams:
     """A batch of documents as a flat bag of n-gram keys.
 
-    keys (numpy.ndarray): uint64 hashes of the (lowercased) word n-grams.
+    keys (numpy.ndarray): uint64 hashes of the word n-grams and token attribute values.
     doc_ids (numpy.ndarray): int64 index of the doc each key belongs to.
     n_docs (int): number of docs in the batch, including docs without any key.
     """
