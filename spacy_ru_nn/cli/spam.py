@@ -341,7 +341,7 @@ def _benchmark_rows(systems: Dict[str, Dict[str, Any]]) -> Tuple[Tuple[str, ...]
                 f"{test['mcc']:.3f}",
                 f"{f1_mean:.3f} ± {f1_sd:.3f}",
                 f"{auc_mean:.4f} ± {auc_sd:.4f}",
-                f"{test['train_seconds']:.1f}",
+                f"{test['train_seconds']:.2f}",
                 f"{test['messages_per_second']:,.0f}",
             )
         )
