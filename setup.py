@@ -35,6 +35,9 @@ setup(
         "test": ["pytest>=7"],
         "plots": ["matplotlib>=3.7"],
         "benchmark": ["scikit-learn>=1.3", "matplotlib>=3.7"],
+        # Everything `spacy project run all` needs beyond the plugin: plots, the sklearn
+        # baselines, and `build` for `spacy package --build wheel`.
+        "project": ["scikit-learn>=1.3", "matplotlib>=3.7", "build>=1.0"],
     },
     entry_points={
         "spacy_factories": [
