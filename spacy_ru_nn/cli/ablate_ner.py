@@ -1,0 +1,77 @@
+"""`ablate-ner`: switch each feature of the NER model off in turn, train with the same
+schedule as `train-ner`, score on the testset and print one table."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import typer
+from wasabi import msg
+
+from ._app import app
+
+# name, config overrides
+VARIANTS: List[Tuple[str, Dict[str, str]]] = [
+    ("full model", {}),
+    ("- navec vectors", {"components.bilstm_ner.model.vectors": "null"}),
+    ("- character CNN", {"components.bilstm_ner.model.char_filters": "0"}),
+    ("- pymorphy3 grammemes", {"components.bilstm_ner.model.morphology": "false"}),
+    ("- CRF (softmax per token)", {"components.bilstm_ner.model.crf": "false"}),
+    ("IO tags instead of BIO", {"components.bilstm_ner.tag_scheme": '"IO"'}),
+]
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+
+
+@app.command("ablate-ner")
+def ablate_ner(
+    config: Path = typer.Argument(..., help="The NER training config"),
+    corpus: Path = typer.Argument(..., help="Folder with devset.spacy, dev.spacy and test.spacy"),
+    training_dir: Path = typer.Option(Path("training/ablation"), help="Where the variants are trained"),
+    steps: int = typer.Option(1000, help="Training steps on the whole devset (as train-ner)"),
+    seed: int = typer.Option(0, help="Training seed"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Markdown table"),
+    reuse: bool = typer.Option(True, help="Reuse a variant already trained in training_dir"),
+) -> None:
+    """Train every variant, evaluate it on the testset, and print one table."""
+    rows = []
+    for name, overrides in VARIANTS:
+        out_dir = training_dir / _slug(name)
+        model = out_dir / "model-last"
+        if not (reuse and model.exists()):
+            msg.info(f"Training '{name}'")
+            cmd = [
+                sys.executable, "-m", "spacy", "train", str(config), "--output", str(out_dir),
+                "--paths.train", str(corpus / "devset.spacy"), "--paths.dev", str(corpus / "dev.spacy"),
+                "--training.max_steps", str(steps), "--training.patience", "0",
+                "--system.seed", str(seed),
+            ]  # fmt: skip
+            for key, value in overrides.items():
+                cmd += [f"--{key}", value]
+            subprocess.run(cmd, check=True, capture_output=True)
+        metrics_path = out_dir / "test_metrics.json"
+        subprocess.run(
+            [sys.executable, "-m", "spacy_ru_nn", "evaluate-ner", str(model), str(corpus / "test.spacy"), "--output", str(metrics_path)],
+            check=True,
+            capture_output=True,
+        )
+        result = json.loads(metrics_path.read_text(encoding="utf8"))
+        entity, token = result["entity"], result["token_io"]["per_type"]
+        rows.append((
+            name,
+            f"{entity['ents_f']:.3f}",
+            *(f"{token.get(label, {}).get('f', 0.0):.3f}" for label in ("PER", "LOC", "ORG")),
+            f"{result['words_per_second']:,.0f}",
+        ))  # fmt: skip
+        msg.good(f"{name}: entity F1 {entity['ents_f']:.3f}")
+    header = ("variant", "entity F", "IO F PER", "IO F LOC", "IO F ORG", "words/s")
+    msg.table(rows, header=header, divider=True)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        output.write_text("\n".join(lines) + "\n", encoding="utf8")
+        msg.good(f"Saved the table to {output}")

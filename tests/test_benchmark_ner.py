@@ -1,0 +1,40 @@
+import json
+from pathlib import Path
+
+import spacy
+from spacy.tokens import DocBin
+from typer.testing import CliRunner
+
+from spacy_ru_nn.cli import app
+from spacy_ru_nn.cli.benchmark_ner import _table
+from spacy_ru_nn.corpora.factru import convert_folder
+
+FIXTURE = Path(__file__).parent / "fixtures" / "factru"
+
+
+def test_slovnet_is_scored_on_spacy_tokens(tmp_path):
+    docs, _ = convert_folder(spacy.blank("ru"), FIXTURE / "devset")
+    DocBin(docs=docs).to_disk(tmp_path / "gold.spacy")
+    result = CliRunner().invoke(app, ["benchmark-ner-one", "slovnet", str(tmp_path / "gold.spacy")])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output.strip().splitlines()[-1])
+    assert scores["words"] == sum(len(doc) for doc in docs)
+    # slovnet finds "Александр Пушкин" and "Москве" exactly as the gold has them.
+    assert scores["entity"]["ents_per_type"]["PER"]["f"] == 1.0
+    assert 0.0 < scores["entity"]["ents_f"] <= 1.0
+    assert scores["words_per_second"] > 0 and scores["size_mb"] > 20
+
+
+def test_table_reports_speed_relative_to_slovnet():
+    def fake(f, speed):
+        prf = {"p": f, "r": f, "f": f}
+        return {
+            "entity": {"ents_p": f, "ents_r": f, "ents_f": f, "ents_per_type": {"PER": prf}},
+            "token_io": {"per_type": {"PER": prf}},
+            "words_per_second": speed, "load_seconds": 1.0, "size_mb": 30.0, "peak_rss_mb": 500.0,
+        }
+
+    header, rows = _table({"ours": fake(0.8, 30000.0), "natasha/slovnet": fake(0.9, 20000.0)})
+    ratio = header.index("x slovnet")
+    assert rows[0][ratio] == "1.50" and rows[1][ratio] == "1.00"
+    assert rows[0][header.index("F ORG")] == "0.000"
