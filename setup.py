@@ -50,6 +50,7 @@ setup(
         "spacy_architectures": [
             "spacy-ru-nn.BiLSTMTagger.v1 = spacy_ru_nn.architectures:build_bilstm_tagger_v1",
             "spacy-ru-nn.BoWPerceptron.v1 = spacy_ru_nn.architectures:build_bow_perceptron_v1",
+            "spacy-ru-nn.BiLSTMClassifier.v1 = spacy_ru_nn.architectures:build_bilstm_classifier_v1",
         ],
         "spacy_scorers": [
             "spacy-ru-nn.textcat_scorer.v1 = spacy_ru_nn.scorers:make_textcat_scorer",

@@ -6,6 +6,7 @@ from spacy.util import registry
 from thinc.api import Model
 from thinc.types import Floats2d
 
+from .layers.bilstm_classifier import bilstm_classifier
 from .layers.bow import bow_perceptron
 from .layers.features import GRAMMEMES, TokenFeaturizer
 from .layers.tagger import BiLSTMTagger, TorchTokenEncoder
@@ -122,5 +123,43 @@ def build_bow_perceptron_v1(
         hidden_width=hidden_width,
         depth=depth,
         activation=activation,
+        nO=nO,
+    )
+
+
+@registry.architectures("spacy-ru-nn.BiLSTMClassifier.v1")
+def build_bilstm_classifier_v1(
+    attrs: List[str],
+    rows: List[int],
+    embed_width: int,
+    width: int,
+    depth: int,
+    pooling: str,
+    max_tokens: int,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], Floats2d]:
+    """Hashed token embeddings -> BiLSTM -> pooling -> Linear -> sigmoid (two labels) or
+    softmax (more): the lecture's recurrent text classifier, for `nn_textcat`.
+
+    attrs (List[str]): Token attributes embedded by hashing, e.g. ["LOWER", "SHAPE", "PREFIX",
+        "SUFFIX"]; each gets its own table.
+    rows (List[int]): Hash buckets of each attribute's table.
+    embed_width (int): Width of each attribute embedding (concatenated, then projected to width).
+    width (int): BiLSTM output width, both directions together (even).
+    depth (int): Number of stacked BiLSTM layers.
+    pooling (str): "last" (forward state at the last token + backward state at the first),
+        "mean", "max" or "attention" (additive; weights via `nn_textcat.attention(doc)`).
+        Padding is masked in every mode.
+    max_tokens (int): Longest message read (non-whitespace tokens); the rest is cut off.
+    nO (Optional[int]): Number of labels; set from the data at initialize when null.
+    """
+    return bilstm_classifier(
+        attrs=attrs,
+        rows=rows,
+        embed_width=embed_width,
+        width=width,
+        depth=depth,
+        pooling=pooling,
+        max_tokens=max_tokens,
         nO=nO,
     )

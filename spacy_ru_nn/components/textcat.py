@@ -5,13 +5,13 @@ The component is spaCy's `TextCategorizer` with three changes that the model nee
 `get_loss` is cross-entropy on the logits instead of squared error on probabilities,
 and empty docs go through the model (a bag of no words scores as the learned prior).
 """
-from typing import Callable, Dict, Iterable, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 from spacy.errors import Errors
 from spacy.language import Language
 from spacy.pipeline.textcat import TextCategorizer
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
@@ -233,6 +233,26 @@ class BoWTextCategorizer(TextCategorizer):
         assert len(examples) > 0, Errors.E923.format(name=self.name)
         truths, _ = self._examples_to_truth(examples)
         self.model.initialize(X=[eg.reference for eg in examples], Y=truths)
+
+    def attention(self, doc: Doc) -> List[Tuple[Token, float]]:
+        """Which tokens the classifier attended to: the attention pooling's weights.
+
+        Only models with attention pooling have them (`spacy-ru-nn.BiLSTMClassifier.v1`
+        with `pooling = "attention"`). Whitespace tokens and tokens beyond the model's
+        `max_tokens` are not read and not listed; the listed weights sum to 1.
+
+        doc (Doc): A document (tokenized; it need not have been through the pipeline).
+        RETURNS (List[Tuple[Token, float]]): (token, weight) pairs in document order.
+        """
+        get_attention = self.model.attrs.get("attention")
+        if get_attention is None:
+            raise ValueError(
+                f"[{self.name}] This model ({self.model.name}) has no attention weights: "
+                "use spacy-ru-nn.BiLSTMClassifier.v1 with pooling = \"attention\"."
+            )
+        if not is_built(self.model):
+            raise ValueError(Errors.E109.format(name=self.name))
+        return get_attention(self.model, doc)
 
     def decide(self, doc: Doc) -> str:
         """The predicted label of an annotated doc, using the threshold when binary.

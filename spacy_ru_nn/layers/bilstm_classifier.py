@@ -1,0 +1,384 @@
+"""BiLSTM text classifier: hashed token embeddings -> BiLSTM -> pooling -> sigmoid/softmax.
+
+The lecture's last model for text classification, as a drop-in architecture for `nn_textcat`:
+
+* `token_ids`: a parameter-free thinc layer that turns a batch of `Doc`s into one flat
+  (n_tokens, n_attrs) array of hashed token attributes (LOWER, SHAPE, PREFIX, SUFFIX, ...),
+  skipping whitespace tokens and keeping at most `max_tokens` per doc, plus each doc's length.
+* `BiLSTMClassifier`: a `torch.nn.Module` (no spaCy imports): one embedding table per
+  attribute, concatenated and projected to `width`, the shared `BiLSTM` of
+  `torch_modules.py` over the right-padded batch, then one pooling over the real tokens:
+
+  - ``"last"``: the forward direction's state at the last real token and the backward
+    direction's state at the first token (each direction's summary of the whole message);
+  - ``"mean"`` / ``"max"``: mean or max over the real tokens;
+  - ``"attention"``: additive attention, ``a = softmax(v . tanh(W h_t))`` over the real
+    tokens, pooled ``sum_t a_t h_t``. The weights are exposed by `token_attention`.
+
+  Padding never reaches a pooled vector, so a doc scores the same alone or in any batch.
+  An empty doc pools to zeros and scores as the learned output bias (the prior).
+* The output head and its gradient contract are the perceptron's (`bow.py`): one logit and a
+  sigmoid for two labels, a softmax otherwise, built at `init` once the labels are known.
+  The wrapper is eager and its serializer carries the module's constructor arguments, so a
+  trained pipeline loads without `initialize` (spaCy #8319, STYLE P1).
+"""
+import io
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
+
+import numpy
+import srsly
+import torch
+from spacy.attrs import IDS, IS_SPACE
+from spacy.tokens import Doc, Token
+from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, xp2torch
+from thinc.shims import PyTorchShim
+from thinc.types import Floats2d
+from thinc.util import get_torch_default_device
+from torch import nn
+
+from .bow import convert_logits_to_probs
+from .torch_modules import BiLSTM
+
+POOLINGS = ("last", "mean", "max", "attention")
+
+
+@dataclass
+class TokenBatch:
+    """A batch of docs as hashed token attributes, doc after doc.
+
+    ids (numpy.ndarray): uint64 attribute values, shape (n_tokens, n_attrs).
+    lengths (numpy.ndarray): int64 number of kept tokens of each doc (0 for empty docs).
+    """
+
+    ids: numpy.ndarray
+    lengths: numpy.ndarray
+
+
+def kept_tokens(doc: Doc, max_tokens: int) -> List[Token]:
+    """The tokens the classifier reads: no whitespace tokens, at most max_tokens of them."""
+    return [token for token in doc if not token.is_space][:max_tokens]
+
+
+def token_ids(attrs: Sequence[str], max_tokens: int) -> Model[List[Doc], TokenBatch]:
+    """Hashed attributes of the first `max_tokens` non-whitespace tokens of each doc.
+
+    attrs (Sequence[str]): token attributes, e.g. ["LOWER", "SHAPE", "PREFIX", "SUFFIX"].
+    max_tokens (int): longest message the BiLSTM reads; longer ones are truncated.
+    RETURNS (Model[List[Doc], TokenBatch]): the featurizer layer.
+    """
+    columns = []
+    for name in attrs:
+        if name.upper() not in IDS or name.upper() in ("IS_SPACE", ""):
+            raise ValueError(f"Unknown token attribute {name!r} in attrs (e.g. 'LOWER', 'SHAPE')")
+        columns.append(IDS[name.upper()])
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be positive, got {max_tokens}")
+    return Model(
+        "token_ids",
+        _token_ids_forward,
+        attrs={"columns": [IS_SPACE, *columns], "max_tokens": max_tokens},
+    )
+
+
+def _token_ids_forward(
+    model: Model[List[Doc], TokenBatch], docs: List[Doc], is_train: bool
+) -> Tuple[TokenBatch, Callable]:
+    columns = model.attrs["columns"]
+    max_tokens = model.attrs["max_tokens"]
+    n_attrs = len(columns) - 1
+    parts = []
+    for doc in docs:
+        array = doc.to_array(columns).reshape(-1, len(columns))
+        parts.append(array[array[:, 0] == 0, 1:][:max_tokens])
+    lengths = numpy.asarray([len(part) for part in parts], dtype="int64")
+    if lengths.sum():
+        ids = numpy.ascontiguousarray(numpy.concatenate(parts), dtype="uint64")
+    else:
+        ids = numpy.zeros((0, n_attrs), dtype="uint64")
+    return TokenBatch(ids, lengths), lambda d_batch: []
+
+
+class BiLSTMClassifier(nn.Module):
+    """Hashed token embeddings -> projection -> BiLSTM -> pooling -> logits.
+
+    Tokens arrive flat (doc after doc) with the docs' lengths; the module pads them itself.
+    """
+
+    def __init__(
+        self,
+        rows: Sequence[int],
+        embed_width: int,
+        width: int,
+        depth: int,
+        pooling: str,
+        n_logits: int,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        check_hyperparameters(rows=rows, embed_width=embed_width, width=width, depth=depth, pooling=pooling)
+        self.rows = list(rows)
+        self.pooling = pooling
+        self.embeds = nn.ModuleList(nn.Embedding(n, embed_width) for n in self.rows)
+        self.project = nn.Linear(embed_width * len(self.rows), width)
+        self.lstm = BiLSTM(width, depth, dropout)
+        self.dropout = nn.Dropout(dropout)
+        if pooling == "attention":
+            self.attention_hidden: Optional[nn.Linear] = nn.Linear(width, width)
+            self.attention_score: Optional[nn.Linear] = nn.Linear(width, 1, bias=False)
+        else:
+            self.attention_hidden = self.attention_score = None
+        self.output = nn.Linear(width, n_logits)
+
+    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Pool each doc to one vector.
+
+        ids (torch.Tensor): int64 (n_tokens, n_attrs), already reduced modulo each table's rows.
+        lengths (torch.Tensor): int64 (n_docs,).
+        RETURNS: the pooled (n_docs, width) tensor and, with attention pooling, the
+            (max_len, n_docs) weights (zero on padding and for empty docs), else None.
+        """
+        n_docs = lengths.shape[0]
+        width = self.output.in_features
+        max_len = int(lengths.max()) if n_docs else 0
+        if max_len == 0:
+            # No doc has a token: nothing may reach the LSTM (P6); every doc pools to zeros.
+            pooled = self.output.weight.new_zeros((n_docs, width))
+            weights = pooled.new_zeros((0, n_docs)) if self.pooling == "attention" else None
+            return pooled, weights
+        tokens = torch.cat([embed(ids[:, i]) for i, embed in enumerate(self.embeds)], dim=1)
+        tokens = torch.relu(self.project(self.dropout(tokens)))
+        doc_index = torch.repeat_interleave(torch.arange(n_docs, device=ids.device), lengths)
+        starts = torch.cumsum(lengths, 0) - lengths
+        positions = torch.arange(tokens.shape[0], device=ids.device) - starts[doc_index]
+        padded = tokens.new_zeros((max_len, n_docs, width))
+        padded = padded.index_put((positions, doc_index), tokens)
+        hidden = self.dropout(self.lstm(padded, lengths))
+        mask = torch.arange(max_len, device=ids.device).unsqueeze(1) < lengths.unsqueeze(0)
+        has_tokens = (lengths > 0).unsqueeze(1)
+        weights = None
+        if self.pooling == "last":
+            half = width // 2
+            last = (lengths - 1).clamp(min=0)
+            columns = torch.arange(n_docs, device=ids.device)
+            forward_state = hidden[last, columns, :half]
+            backward_state = hidden[0, :, half:]
+            pooled = torch.cat([forward_state, backward_state], dim=1) * has_tokens
+        elif self.pooling == "mean":
+            total = (hidden * mask.unsqueeze(2)).sum(dim=0)
+            pooled = total / lengths.clamp(min=1).unsqueeze(1).to(total.dtype)
+        elif self.pooling == "max":
+            masked = hidden.masked_fill(~mask.unsqueeze(2), float("-inf")).max(dim=0).values
+            # An empty doc's column is all -inf: zero it (where, so no inf reaches a gradient).
+            pooled = torch.where(has_tokens, masked, torch.zeros_like(masked))
+        else:
+            attention_hidden = cast(nn.Linear, self.attention_hidden)
+            attention_score = cast(nn.Linear, self.attention_score)
+            scores = attention_score(torch.tanh(attention_hidden(hidden))).squeeze(2)
+            # A large negative, not -inf: an empty doc's all-masked column stays finite
+            # (uniform over padding, then zeroed by the mask) instead of NaN.
+            scores = scores.masked_fill(~mask, -1e9)
+            weights = torch.softmax(scores, dim=0) * mask
+            pooled = (weights.unsqueeze(2) * hidden).sum(dim=0)
+        return pooled, weights
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        pooled, _ = self.encode(ids, lengths)
+        return self.output(self.dropout(pooled))
+
+    def config(self) -> Dict[str, Any]:
+        """The constructor arguments, written next to the weights."""
+        return {
+            "rows": self.rows,
+            "embed_width": self.embeds[0].embedding_dim,
+            "width": self.output.in_features,
+            "depth": len(self.lstm.forward_layers),
+            "pooling": self.pooling,
+            "n_logits": self.output.out_features,
+            "dropout": self.dropout.p,
+        }
+
+
+def check_hyperparameters(
+    *, rows: Sequence[int], embed_width: int, width: int, depth: int, pooling: str
+) -> None:
+    """Raise ValueError on sizes or a pooling the module cannot be built with."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    if not rows or any(n < 1 for n in rows):
+        raise ValueError(f"rows needs one positive bucket count per attribute, got {list(rows)}")
+    if embed_width < 1 or depth < 1:
+        raise ValueError(f"embed_width and depth must be positive, got {embed_width}, {depth}")
+    if width < 2 or width % 2:
+        raise ValueError(f"width must be even (two LSTM directions), got {width}")
+
+
+def _module_inputs(batch: TokenBatch, module: BiLSTMClassifier, device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+    # Attribute hashes are uint64: reduce modulo each table, then cast (P8).
+    rows = numpy.asarray(module.rows, dtype="uint64")
+    ids = (batch.ids % rows).astype("int64") if len(batch.ids) else numpy.zeros((0, len(rows)), dtype="int64")
+    return xp2torch(ids, device=device), xp2torch(batch.lengths, device=device)
+
+
+def convert_token_inputs(
+    model: Model, batch: TokenBatch, is_train: bool
+) -> Tuple[ArgsKwargs, Callable[[Any], List]]:
+    """Move a token batch to torch; integer inputs get no gradient (P9)."""
+    shim = cast(PyTorchShim, model.shims[0])
+    module = cast(BiLSTMClassifier, shim._model)
+    args = _module_inputs(batch, module, shim.device)
+    return ArgsKwargs(args=args, kwargs={}), lambda d_inputs: []
+
+
+def serialize_bilstm_classifier(module: Optional[BiLSTMClassifier]) -> bytes:
+    """Write the constructor arguments with the weights, so loading can rebuild the module."""
+    if module is None:
+        return srsly.msgpack_dumps({"config": None, "state": b""})
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)
+    return srsly.msgpack_dumps({"config": module.config(), "state": buffer.getvalue()})
+
+
+def deserialize_bilstm_classifier(
+    module: Optional[BiLSTMClassifier], data: bytes, device: torch.device
+) -> Optional[BiLSTMClassifier]:
+    """Rebuild the module from its serialized config and load its weights."""
+    msg = srsly.msgpack_loads(data)
+    if msg["config"] is None:
+        return None
+    module = BiLSTMClassifier(**msg["config"])
+    state = torch.load(io.BytesIO(msg["state"]), map_location=device, weights_only=True)
+    module.load_state_dict(state)
+    return module.to(device)
+
+
+def bilstm_classifier_init(
+    model: Model[List[Doc], Floats2d],
+    X: Optional[List[Doc]] = None,
+    Y: Optional[Floats2d] = None,
+) -> None:
+    """Build the torch module once the number of labels (Y's columns) is known."""
+    if Y is not None:
+        model.set_dim("nO", Y.shape[1])
+    if not model.has_dim("nO"):
+        raise ValueError("BiLSTMClassifier needs nO (the number of labels): pass Y to initialize.")
+    n_labels = model.get_dim("nO")
+    if n_labels < 2:
+        raise ValueError(f"BiLSTMClassifier needs at least 2 labels, got nO={n_labels}")
+    attrs = model.attrs
+    module = BiLSTMClassifier(
+        attrs["rows"],
+        attrs["embed_width"],
+        attrs["width"],
+        attrs["depth"],
+        attrs["pooling"],
+        1 if n_labels == 2 else n_labels,
+        # Dropout comes from `[training] dropout` through set_bilstm_dropout_rate.
+        dropout=0.0,
+    )
+    wrapper = model.get_ref("output_layer")
+    # The shim was built with no module; a module created later is not moved (P3).
+    cast(PyTorchShim, wrapper.shims[0])._model = module.to(get_torch_default_device())
+    wrapper.set_dim("nO", n_labels)
+
+
+def set_bilstm_dropout_rate(model: Model, drop: float) -> None:
+    """Push spaCy's `[training] dropout` into the torch Dropout modules (thinc can't, P4)."""
+    module = model.get_ref("output_layer").shims[0]._model
+    if module is not None:
+        module.dropout.p = drop
+        module.lstm.dropout.p = drop
+
+
+def token_attention(model: Model[List[Doc], Floats2d], doc: Doc) -> List[Tuple[Token, float]]:
+    """The attention weight of each token the classifier read in `doc`.
+
+    Whitespace tokens and tokens beyond `max_tokens` are not read and are not listed. The
+    weights of a non-empty doc sum to 1; an empty doc gives [].
+
+    model (Model[List[Doc], Floats2d]): a built `spacy-ru-nn.BiLSTMClassifier.v1` with
+        pooling = "attention".
+    doc (Doc): the document.
+    RETURNS (List[Tuple[Token, float]]): (token, weight) pairs in document order.
+    """
+    shim = cast(PyTorchShim, model.get_ref("output_layer").shims[0])
+    module = cast(Optional[BiLSTMClassifier], shim._model)
+    if module is None:
+        raise ValueError("The BiLSTM classifier is not initialized: train it or load a trained one.")
+    if module.pooling != "attention":
+        raise ValueError(f"Attention weights need pooling = 'attention', this model pools with {module.pooling!r}.")
+    featurizer = model.get_ref("featurizer")
+    batch = featurizer.predict([doc])
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            _, weights = module.encode(*_module_inputs(batch, module, shim.device))
+    finally:
+        module.train(was_training)
+    tokens = kept_tokens(doc, featurizer.attrs["max_tokens"])
+    values = cast(torch.Tensor, weights)[: len(tokens), 0].tolist()
+    return list(zip(tokens, values))
+
+
+def is_bilstm_built(model: Model) -> bool:
+    """Whether `init` (or loading) has built the torch module."""
+    return model.get_ref("output_layer").shims[0]._model is not None
+
+
+def bilstm_classifier(
+    *,
+    attrs: Sequence[str],
+    rows: Sequence[int],
+    embed_width: int,
+    width: int,
+    depth: int,
+    pooling: str,
+    max_tokens: int,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], Floats2d]:
+    """Assemble featurizer and (still empty) torch wrapper; see build_bilstm_classifier_v1."""
+    if len(rows) != len(attrs):
+        raise ValueError(f"rows needs one bucket count per attribute: {len(attrs)} attrs, {len(rows)} rows")
+    # Checked here too, so a bad config fails at add_pipe rather than at initialize.
+    check_hyperparameters(rows=rows, embed_width=embed_width, width=width, depth=depth, pooling=pooling)
+    featurizer = token_ids(attrs, max_tokens)
+    wrapper = PyTorchWrapper_v3(
+        None,
+        convert_inputs=convert_token_inputs,
+        convert_outputs=convert_logits_to_probs,
+        serialize_model=serialize_bilstm_classifier,
+        deserialize_model=deserialize_bilstm_classifier,
+    )
+    return Model(
+        "bilstm_classifier",
+        _bilstm_classifier_forward,
+        init=bilstm_classifier_init,
+        layers=[featurizer, wrapper],
+        refs={"featurizer": featurizer, "output_layer": wrapper},
+        dims={"nO": nO},
+        attrs={
+            "rows": list(rows),
+            "embed_width": embed_width,
+            "width": width,
+            "depth": depth,
+            "pooling": pooling,
+            "set_dropout_rate": set_bilstm_dropout_rate,
+            "attention": token_attention,
+        },
+    )
+
+
+def _bilstm_classifier_forward(
+    model: Model[List[Doc], Floats2d], docs: List[Doc], is_train: bool
+) -> Tuple[Floats2d, Callable[[Floats2d], List]]:
+    featurizer, wrapper = model.layers
+    batch, _ = featurizer(docs, is_train)
+    probs, backprop_wrapper = wrapper(batch, is_train)
+
+    def backprop(d_probs: Floats2d) -> List:
+        backprop_wrapper(d_probs)
+        # Docs have no gradient.
+        return []
+
+    return probs, backprop
