@@ -256,3 +256,23 @@ def test_config_file_builds_and_trains(tmp_path):
             trained.update(make_examples(trained), sgd=optimizer, losses=losses)
         assert numpy.isfinite(losses["textcat"])
         assert 0.0 <= trained("Call now to claim").cats["spam"] <= 1.0
+
+
+def test_plot_attention_writes_png(trained, tmp_path):
+    from spacy.tokens import DocBin
+
+    from spacy_ru_nn.cli.spam_bilstm import plot_attention
+
+    nlp = trained["attention"]
+    nlp.to_disk(tmp_path / "model")
+    db = DocBin()
+    for eg in make_examples(nlp):
+        db.add(eg.reference)
+    db.to_disk(tmp_path / "test.spacy")
+    output = tmp_path / "attention.png"
+    plot_attention(str(tmp_path / "model"), tmp_path / "test.spacy", output=output, n_spam=2, n_ham=2, max_words=20)
+    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # A pipeline without attention pooling is refused.
+    trained["mean"].to_disk(tmp_path / "mean")
+    with pytest.raises(SystemExit):
+        plot_attention(str(tmp_path / "mean"), tmp_path / "test.spacy", output=tmp_path / "x.png", n_spam=1, n_ham=1, max_words=20)

@@ -130,9 +130,9 @@ def _rows(systems: Dict[str, Dict[str, Any]], n_folds: int) -> Tuple[Tuple[str, 
 
 def _attention_component(nlp: Language) -> BoWTextCategorizer:
     for _, pipe in nlp.pipeline:
-        if isinstance(pipe, BoWTextCategorizer) and pipe.model.attrs.get("attention") is not None:
+        if isinstance(pipe, BoWTextCategorizer) and pipe.model.attrs.get("pooling") == "attention":
             return pipe
-    msg.fail("No nn_textcat with a BiLSTMClassifier in this pipeline", exits=1)
+    msg.fail("No nn_textcat with a BiLSTMClassifier pooling with attention in this pipeline", exits=1)
     raise AssertionError  # unreachable: msg.fail exits
 
 
