@@ -136,6 +136,7 @@ def build_bilstm_classifier_v1(
     depth: int,
     pooling: str,
     max_tokens: int,
+    static_vectors: bool = False,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
     """Hashed token embeddings -> BiLSTM -> pooling -> Linear -> sigmoid (two labels) or
@@ -151,6 +152,9 @@ def build_bilstm_classifier_v1(
         "mean", "max" or "attention" (additive; weights via `nn_textcat.attention(doc)`).
         Padding is masked in every mode.
     max_tokens (int): Longest message read (non-whitespace tokens); the rest is cut off.
+    static_vectors (bool): Also read the pipeline's pretrained vectors (`[initialize] vectors`,
+        looked up by lowercase form) through a learned projection. Off for the English
+        spam filter, whose blank pipeline has none.
     nO (Optional[int]): Number of labels; set from the data at initialize when null.
     """
     return bilstm_classifier(
@@ -161,5 +165,6 @@ def build_bilstm_classifier_v1(
         depth=depth,
         pooling=pooling,
         max_tokens=max_tokens,
+        static_vectors=static_vectors,
         nO=nO,
     )

@@ -276,3 +276,38 @@ def test_plot_attention_writes_png(trained, tmp_path):
     trained["mean"].to_disk(tmp_path / "mean")
     with pytest.raises(SystemExit):
         plot_attention(str(tmp_path / "mean"), tmp_path / "test.spacy", output=tmp_path / "x.png", n_spam=1, n_ham=1, max_words=20)
+
+
+def test_static_vectors_are_read_and_serialized():
+    fix_random_seed(0)
+    nlp = English()
+    rng = numpy.random.default_rng(0)
+    for word in ("call", "free", "prize", "lunch", "home", "win"):
+        nlp.vocab.set_vector(word, rng.normal(size=6).astype("float32"))
+    config = {"model": {**small_model("mean"), "static_vectors": True}}
+    nlp.add_pipe("nn_textcat", config=config)
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    module = nlp.get_pipe("nn_textcat").model.get_ref("output_layer").shims[0]._model
+    assert module.vectors_width == 6
+    for _ in range(3):
+        nlp.update(examples, sgd=optimizer)
+    before = scores(nlp)
+    # The vectors are read at prediction time: changing one changes the score of its docs only.
+    nlp.vocab.set_vector("prize", numpy.full(6, 5.0, dtype="float32"))
+    after = scores(nlp)
+    texts = SPAM + HAM + MIXED
+    changed = numpy.abs(before - after)[:, 0] > 1e-6
+    assert changed.tolist() == ["prize" in text.lower().split() or "prize." in text.lower() for text in texts]
+    fresh = English()
+    fresh.add_pipe("nn_textcat", config=config)
+    fresh.from_bytes(nlp.to_bytes())
+    numpy.testing.assert_array_equal(scores(fresh), after)
+
+
+def test_static_vectors_without_vectors_fails_at_initialize():
+    nlp = English()
+    nlp.add_pipe("nn_textcat", config={"model": {**small_model("mean"), "static_vectors": True}})
+    examples = make_examples(nlp)
+    with pytest.raises(ValueError, match="no vectors"):
+        nlp.initialize(lambda: examples)

@@ -4,7 +4,9 @@ The lecture's last model for text classification, as a drop-in architecture for 
 
 * `token_ids`: a parameter-free thinc layer that turns a batch of `Doc`s into one flat
   (n_tokens, n_attrs) array of hashed token attributes (LOWER, SHAPE, PREFIX, SUFFIX, ...),
-  skipping whitespace tokens and keeping at most `max_tokens` per doc, plus each doc's length.
+  skipping whitespace tokens and keeping at most `max_tokens` per doc, plus each doc's length,
+  and with `static_vectors` each token's row of the pipeline's vector table (`nlp.vocab.vectors`,
+  looked up by the lowercase form; zeros for words without a vector).
 * `BiLSTMClassifier`: a `torch.nn.Module` (no spaCy imports): one embedding table per
   attribute, concatenated and projected to `width`, the shared `BiLSTM` of
   `torch_modules.py` over the right-padded batch, then one pooling over the real tokens:
@@ -29,9 +31,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 import numpy
 import srsly
 import torch
-from spacy.attrs import IDS, IS_SPACE
+from spacy.attrs import IDS, IS_SPACE, LOWER
 from spacy.tokens import Doc, Token
-from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, xp2torch
+from thinc.api import ArgsKwargs, Model, NumpyOps, PyTorchWrapper_v3, xp2torch
 from thinc.shims import PyTorchShim
 from thinc.types import Floats2d
 from thinc.util import get_torch_default_device
@@ -42,6 +44,9 @@ from .torch_modules import BiLSTM
 
 POOLINGS = ("last", "mean", "max", "attention")
 
+# Featurization runs on CPU: it starts from Doc arrays, which live in numpy.
+_numpy_ops = NumpyOps()
+
 
 @dataclass
 class TokenBatch:
@@ -49,10 +54,13 @@ class TokenBatch:
 
     ids (numpy.ndarray): uint64 attribute values, shape (n_tokens, n_attrs).
     lengths (numpy.ndarray): int64 number of kept tokens of each doc (0 for empty docs).
+    vectors (Optional[numpy.ndarray]): float32 (n_tokens, vectors_width) static vectors of the
+        tokens, or None when the model uses none.
     """
 
     ids: numpy.ndarray
     lengths: numpy.ndarray
+    vectors: Optional[numpy.ndarray] = None
 
 
 def kept_tokens(doc: Doc, max_tokens: int) -> List[Token]:
@@ -60,11 +68,12 @@ def kept_tokens(doc: Doc, max_tokens: int) -> List[Token]:
     return [token for token in doc if not token.is_space][:max_tokens]
 
 
-def token_ids(attrs: Sequence[str], max_tokens: int) -> Model[List[Doc], TokenBatch]:
+def token_ids(attrs: Sequence[str], max_tokens: int, static_vectors: bool = False) -> Model[List[Doc], TokenBatch]:
     """Hashed attributes of the first `max_tokens` non-whitespace tokens of each doc.
 
     attrs (Sequence[str]): token attributes, e.g. ["LOWER", "SHAPE", "PREFIX", "SUFFIX"].
     max_tokens (int): longest message the BiLSTM reads; longer ones are truncated.
+    static_vectors (bool): also look up each token's lowercase form in `doc.vocab.vectors`.
     RETURNS (Model[List[Doc], TokenBatch]): the featurizer layer.
     """
     columns = []
@@ -77,7 +86,7 @@ def token_ids(attrs: Sequence[str], max_tokens: int) -> Model[List[Doc], TokenBa
     return Model(
         "token_ids",
         _token_ids_forward,
-        attrs={"columns": [IS_SPACE, *columns], "max_tokens": max_tokens},
+        attrs={"columns": [IS_SPACE, LOWER, *columns], "max_tokens": max_tokens, "static_vectors": static_vectors},
     )
 
 
@@ -86,17 +95,34 @@ def _token_ids_forward(
 ) -> Tuple[TokenBatch, Callable]:
     columns = model.attrs["columns"]
     max_tokens = model.attrs["max_tokens"]
-    n_attrs = len(columns) - 1
+    n_attrs = len(columns) - 2
     parts = []
     for doc in docs:
         array = doc.to_array(columns).reshape(-1, len(columns))
         parts.append(array[array[:, 0] == 0, 1:][:max_tokens])
     lengths = numpy.asarray([len(part) for part in parts], dtype="int64")
     if lengths.sum():
-        ids = numpy.ascontiguousarray(numpy.concatenate(parts), dtype="uint64")
+        table = numpy.ascontiguousarray(numpy.concatenate(parts), dtype="uint64")
     else:
-        ids = numpy.zeros((0, n_attrs), dtype="uint64")
-    return TokenBatch(ids, lengths), lambda d_batch: []
+        table = numpy.zeros((0, n_attrs + 1), dtype="uint64")
+    ids = numpy.ascontiguousarray(table[:, 1:])
+    vectors = None
+    if model.attrs["static_vectors"] and docs:
+        vectors = _lookup_vectors(docs[0].vocab.vectors, table[:, 0])
+    return TokenBatch(ids, lengths, vectors), lambda d_batch: []
+
+
+def _lookup_vectors(table: Any, keys: numpy.ndarray) -> numpy.ndarray:
+    """Rows of a spaCy vector table for the given keys; zeros where a key has no vector."""
+    if table.mode != "default":
+        raise ValueError(f"static_vectors needs a default-mode vector table, not {table.mode!r}")
+    data = _numpy_ops.to_numpy(table.data)
+    if len(keys) == 0 or data.shape[0] == 0:
+        return numpy.zeros((len(keys), data.shape[1]), dtype="float32")
+    rows = numpy.asarray(table.find(keys=keys), dtype="int64")
+    vectors = data[numpy.clip(rows, 0, None)].astype("float32")
+    vectors[rows < 0] = 0.0
+    return vectors
 
 
 class BiLSTMClassifier(nn.Module):
@@ -114,13 +140,18 @@ class BiLSTMClassifier(nn.Module):
         pooling: str,
         n_logits: int,
         dropout: float = 0.0,
+        vectors_width: int = 0,
     ) -> None:
         super().__init__()
         check_hyperparameters(rows=rows, embed_width=embed_width, width=width, depth=depth, pooling=pooling)
         self.rows = list(rows)
         self.pooling = pooling
         self.embeds = nn.ModuleList(nn.Embedding(n, embed_width) for n in self.rows)
-        self.project = nn.Linear(embed_width * len(self.rows), width)
+        # Static vectors are data of the pipeline's vocab; only their projection is learned.
+        self.vectors_width = vectors_width
+        self.vectors_project = nn.Linear(vectors_width, embed_width) if vectors_width else None
+        n_parts = len(self.rows) + (1 if vectors_width else 0)
+        self.project = nn.Linear(embed_width * n_parts, width)
         self.lstm = BiLSTM(width, depth, dropout)
         self.dropout = nn.Dropout(dropout)
         if pooling == "attention":
@@ -130,11 +161,15 @@ class BiLSTMClassifier(nn.Module):
             self.attention_hidden = self.attention_score = None
         self.output = nn.Linear(width, n_logits)
 
-    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    def encode(
+        self, ids: torch.Tensor, lengths: torch.Tensor, vectors: Optional[torch.Tensor] = None
+    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Pool each doc to one vector.
 
         ids (torch.Tensor): int64 (n_tokens, n_attrs), already reduced modulo each table's rows.
         lengths (torch.Tensor): int64 (n_docs,).
+        vectors (Optional[torch.Tensor]): float (n_tokens, vectors_width) static vectors,
+            required when the module was built with vectors_width > 0.
         RETURNS: the pooled (n_docs, width) tensor and, with attention pooling, the
             (max_len, n_docs) weights (zero on padding and for empty docs), else None.
         """
@@ -146,7 +181,12 @@ class BiLSTMClassifier(nn.Module):
             pooled = self.output.weight.new_zeros((n_docs, width))
             weights = pooled.new_zeros((0, n_docs)) if self.pooling == "attention" else None
             return pooled, weights
-        tokens = torch.cat([embed(ids[:, i]) for i, embed in enumerate(self.embeds)], dim=1)
+        parts = [embed(ids[:, i]) for i, embed in enumerate(self.embeds)]
+        if self.vectors_project is not None:
+            if vectors is None:
+                raise ValueError("This BiLSTMClassifier was built with static vectors: pass them.")
+            parts.append(self.vectors_project(vectors))
+        tokens = torch.cat(parts, dim=1)
         tokens = torch.relu(self.project(self.dropout(tokens)))
         doc_index = torch.repeat_interleave(torch.arange(n_docs, device=ids.device), lengths)
         starts = torch.cumsum(lengths, 0) - lengths
@@ -182,8 +222,10 @@ class BiLSTMClassifier(nn.Module):
             pooled = (weights.unsqueeze(2) * hidden).sum(dim=0)
         return pooled, weights
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        pooled, _ = self.encode(ids, lengths)
+    def forward(
+        self, ids: torch.Tensor, lengths: torch.Tensor, vectors: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
+        pooled, _ = self.encode(ids, lengths, vectors)
         return self.output(self.dropout(pooled))
 
     def config(self) -> Dict[str, Any]:
@@ -196,6 +238,7 @@ class BiLSTMClassifier(nn.Module):
             "pooling": self.pooling,
             "n_logits": self.output.out_features,
             "dropout": self.dropout.p,
+            "vectors_width": self.vectors_width,
         }
 
 
@@ -213,11 +256,22 @@ def check_hyperparameters(
         raise ValueError(f"width must be even (two LSTM directions), got {width}")
 
 
-def _module_inputs(batch: TokenBatch, module: BiLSTMClassifier, device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+def _module_inputs(
+    batch: TokenBatch, module: BiLSTMClassifier, device: torch.device
+) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
     # Attribute hashes are uint64: reduce modulo each table, then cast (P8).
     rows = numpy.asarray(module.rows, dtype="uint64")
     ids = (batch.ids % rows).astype("int64") if len(batch.ids) else numpy.zeros((0, len(rows)), dtype="int64")
-    return xp2torch(ids, device=device), xp2torch(batch.lengths, device=device)
+    vectors = None
+    if module.vectors_width:
+        if batch.vectors is None or batch.vectors.shape[1] != module.vectors_width:
+            got = None if batch.vectors is None else batch.vectors.shape[1]
+            raise ValueError(
+                f"The model was trained with {module.vectors_width}-d static vectors, but the "
+                f"pipeline's vocab gives {got}: load the pipeline together with its vectors."
+            )
+        vectors = xp2torch(batch.vectors, device=device)
+    return xp2torch(ids, device=device), xp2torch(batch.lengths, device=device), vectors
 
 
 def convert_token_inputs(
@@ -266,6 +320,15 @@ def bilstm_classifier_init(
     if n_labels < 2:
         raise ValueError(f"BiLSTMClassifier needs at least 2 labels, got nO={n_labels}")
     attrs = model.attrs
+    vectors_width = 0
+    if attrs["static_vectors"]:
+        # The vectors are the pipeline's ([initialize] vectors), read from the docs' vocab.
+        vectors_width = X[0].vocab.vectors.shape[1] if X else 0
+        if not vectors_width:
+            raise ValueError(
+                "static_vectors = true, but the pipeline has no vectors: set [initialize] "
+                "vectors (e.g. a pipeline with vectors) or static_vectors = false."
+            )
     module = BiLSTMClassifier(
         attrs["rows"],
         attrs["embed_width"],
@@ -275,6 +338,7 @@ def bilstm_classifier_init(
         1 if n_labels == 2 else n_labels,
         # Dropout comes from `[training] dropout` through set_bilstm_dropout_rate.
         dropout=0.0,
+        vectors_width=vectors_width,
     )
     wrapper = model.get_ref("output_layer")
     # The shim was built with no module; a module created later is not moved (P3).
@@ -335,6 +399,7 @@ def bilstm_classifier(
     depth: int,
     pooling: str,
     max_tokens: int,
+    static_vectors: bool = False,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
     """Assemble featurizer and (still empty) torch wrapper; see build_bilstm_classifier_v1."""
@@ -342,7 +407,7 @@ def bilstm_classifier(
         raise ValueError(f"rows needs one bucket count per attribute: {len(attrs)} attrs, {len(rows)} rows")
     # Checked here too, so a bad config fails at add_pipe rather than at initialize.
     check_hyperparameters(rows=rows, embed_width=embed_width, width=width, depth=depth, pooling=pooling)
-    featurizer = token_ids(attrs, max_tokens)
+    featurizer = token_ids(attrs, max_tokens, static_vectors)
     wrapper = PyTorchWrapper_v3(
         None,
         convert_inputs=convert_token_inputs,
@@ -363,6 +428,7 @@ def bilstm_classifier(
             "width": width,
             "depth": depth,
             "pooling": pooling,
+            "static_vectors": static_vectors,
             "set_dropout_rate": set_bilstm_dropout_rate,
             "attention": token_attention,
         },
