@@ -15,10 +15,12 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, SequenceCategoricalCrossentropy, set_dropout_rate
 from thinc.types import Floats2d, Ints1d
 
+from ..about import __version__
 from ..layers.crf import crf_from_layer, pad_sequences
 from ..layers.features import sequence_lengths
 from ..layers.tagger import set_torch_dropout_rate
 from ..tag_schemes import biluo_to_scheme, check_scheme, decode_spans, tag_names
+from .compat import VERSION_KEY, check_version_in_bytes, check_version_on_disk
 
 default_model_config = """
 [model]
@@ -80,7 +82,8 @@ class BiLSTMEntityRecognizer(TrainablePipe):
         self.vocab = vocab
         self.model = model
         self.name = name
-        self.cfg: Dict = {"labels": [], "tag_scheme": check_scheme(tag_scheme)}
+        # The version that wrote the component is saved with it: loading refuses newer ones.
+        self.cfg: Dict = {"labels": [], "tag_scheme": check_scheme(tag_scheme), VERSION_KEY: __version__}
         self.scorer = scorer
 
     @property
@@ -215,6 +218,7 @@ class BiLSTMEntityRecognizer(TrainablePipe):
 
     def from_disk(self, path, *, exclude: Iterable[str] = SimpleFrozenList()) -> "BiLSTMEntityRecognizer":
         """Load cfg and weights; a truncated, missing or foreign model file names itself."""
+        check_version_on_disk(path, self.name)
         try:
             return super().from_disk(path, exclude=exclude)
         except (ValueError, RuntimeError, EOFError, OSError, KeyError, TypeError) as err:
@@ -225,6 +229,7 @@ class BiLSTMEntityRecognizer(TrainablePipe):
             ) from err
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = SimpleFrozenList()) -> "BiLSTMEntityRecognizer":
+        check_version_in_bytes(bytes_data, self.name)
         try:
             return super().from_bytes(bytes_data, exclude=exclude)
         except (ValueError, RuntimeError, EOFError, KeyError, TypeError) as err:
