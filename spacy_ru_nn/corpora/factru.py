@@ -86,7 +86,10 @@ def read_sentence_starts(path: Path, text: str) -> List[int]:
             continue
         if len(fields) < 4:
             raise CorpusFormatError(path, line_no, f"expected 'id start length text', got {fields}")
-        start, length, token = int(fields[1]), int(fields[2]), fields[3]
+        try:
+            start, length, token = int(fields[1]), int(fields[2]), fields[3]
+        except ValueError:
+            raise CorpusFormatError(path, line_no, f"start and length must be integers, got {fields}") from None
         if text[start : start + length] != token:
             raise CorpusFormatError(
                 path,
