@@ -218,8 +218,17 @@ class BoWPerceptron(torch.nn.Module):
         hidden = self.embed(ids, offsets, per_sample_weights=weights) + self.embed_bias
         hidden = self.dropout(self.activation(hidden))
         for layer in self.hidden:
-            hidden = self.dropout(self.activation(layer(hidden)))
-        return self.output(hidden)
+            hidden = self.dropout(self.activation(self._linear(layer, hidden)))
+        return self._linear(self.output, hidden)
+
+    def _linear(self, layer: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+        """`layer(x)`, computed at inference so that a row's result does not depend on the
+        other rows: BLAS picks kernels and blocking by matrix shape, so a matmul rounds a
+        doc's logits differently in batches of 1, 7 or 1000 docs. A product and a sum per
+        row rounds the same way in any batch (issue 6). Training keeps the fast matmul."""
+        if self.training:
+            return layer(x)
+        return (x.unsqueeze(1) * layer.weight).sum(-1) + layer.bias
 
 
 def bow_perceptron_init(
