@@ -74,3 +74,24 @@ def trained_ner():
     nlp = spacy.blank("ru")
     nlp, _ = train_ner(nlp, make_ner_examples(nlp), steps=60)
     return nlp
+
+
+# Markers of tests/test_robustness.py: `gpu` needs CUDA (skipped without it), `slow` runs only
+# with --slow (the 10,000-text battery through one and two processes).
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", default=False, help="also run tests marked slow")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped when torch.cuda.is_available() is false)")
+    config.addinivalue_line("markers", "slow: long-running; run with --slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_slow = pytest.mark.skip(reason="slow: run with --slow")
+    skip_gpu = pytest.mark.skip(reason="gpu: no CUDA device")
+    for item in items:
+        if "slow" in item.keywords and not config.getoption("--slow"):
+            item.add_marker(skip_slow)
+        if "gpu" in item.keywords and not torch.cuda.is_available():
+            item.add_marker(skip_gpu)

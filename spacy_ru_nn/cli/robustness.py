@@ -1,0 +1,216 @@
+"""Robustness checks shared by the tests and `benchmark-processes`: hostile inputs, peak memory
+and throughput with one and several processes.
+
+The input battery is the list of issue 6: empty and whitespace-only texts, single characters,
+astral-plane symbols, zero-width and control characters, right-to-left, Latin and mixed
+scripts, digits and URLs, a 1 MiB text and a 100,000-token document.
+"""
+import time
+from itertools import cycle, islice
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import typer
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+from wasabi import msg
+
+from ._app import app
+
+ONE_MIB = 1 << 20
+HUGE_TOKENS = 100_000
+
+_RU_WORDS = (
+    "Александр Пушкин родился в Москве Владимир Путин посетил Сбербанк в Казани Газпром "
+    "открыл офис в Новосибирске Мария Иванова и Пётр Сидоров работают в Яндексе"
+).split()
+_RU_TEXT = (
+    "Александр Пушкин родился в Москве. Владимир Путин посетил Сбербанк в Казани. "
+    "Газпром открыл офис в Новосибирске. Мария Иванова и Пётр Сидоров работают в Яндексе.\n"
+)
+
+
+def one_mib_text() -> str:
+    """Russian news-like text of at most 1 MiB in UTF-8 (about 560,000 characters, within
+    spaCy's default `nlp.max_length` of 1,000,000)."""
+    text = _RU_TEXT * (ONE_MIB // len(_RU_TEXT.encode("utf8")) + 1)
+    return text.encode("utf8")[:ONE_MIB].decode("utf8", errors="ignore")
+
+
+def huge_token_text(n_tokens: int = HUGE_TOKENS) -> str:
+    """A text that spaCy's tokenizers split into exactly `n_tokens` tokens: words without
+    punctuation joined by single spaces, and no sentence boundaries to cut it."""
+    return " ".join(islice(cycle(_RU_WORDS), n_tokens))
+
+
+def battery_cases(with_huge: bool = True) -> Dict[str, str]:
+    """The inputs every pipeline must survive, by name.
+
+    with_huge (bool): Include the 1 MiB text and the 100,000-token document.
+    RETURNS (Dict[str, str]): Case name -> text.
+    """
+    cases = {
+        "empty": "",
+        "whitespace": "   \n\n\t \r\n  \u00a0\u3000 ",
+        "newlines": "\n\n\n",
+        "single_char": "я",
+        "single_punct": ".",
+        "emoji_astral": "👍🏽 Путин 🇷🇺 приехал 😀 в 𝔐𝔬𝔰𝔨𝔳𝔞 𠜎𠜱 👨‍👩‍👧",
+        "zero_width_control": "Пу\u200bтин\u200d посетил\u0000 Москву\u0007\u200e\ufeff \x1b[31m\x7f\u2028конец",
+        "right_to_left": "مرحبا بالعالم في موسكو שלום עולם \u202eобратно\u202c",
+        "latin_only": "Barack Obama visited Berlin and met Angela Merkel.",
+        "mixed_script": "Москва и London, Пётр and Paris; Yandex и Газпром. ПутинPutin",
+        "digits_urls": "12345 67,89 +7-800-555-35-35 https://example.com/путь?q=1&x=%D0%B0 www.ya.ru 2016-03-01",
+        "long_word": "Москва" * 2000,
+    }
+    if with_huge:
+        cases["one_mib"] = one_mib_text()
+        cases["tokens_100k"] = huge_token_text()
+    return cases
+
+
+def doc_signature(doc: Doc) -> Tuple[tuple, tuple]:
+    """What a pipeline wrote: entities as (start, end, label) and cats as (label, score)."""
+    ents = tuple((ent.start, ent.end, ent.label_) for ent in doc.ents)
+    cats = tuple(sorted(doc.cats.items()))
+    return ents, cats
+
+
+def doc_problems(doc: Doc) -> List[str]:
+    """Ways in which an annotated doc is invalid: entities out of token bounds, overlapping
+    or on whitespace; cats outside [0, 1] or not summing to 1 (exclusive classes)."""
+    problems = []
+    last_end = 0
+    for ent in doc.ents:
+        if not 0 <= ent.start < ent.end <= len(doc):
+            problems.append(f"entity {ent.start}:{ent.end} outside the doc's {len(doc)} tokens")
+        if ent.start < last_end:
+            problems.append(f"entity {ent.start}:{ent.end} overlaps the previous one")
+        if all(token.is_space for token in ent):
+            problems.append(f"entity {ent.start}:{ent.end} is whitespace only")
+        last_end = ent.end
+    if doc.cats:
+        scores = list(doc.cats.values())
+        if not all(0.0 <= s <= 1.0 for s in scores):
+            problems.append(f"cats outside [0, 1]: {doc.cats}")
+        if abs(sum(scores) - 1.0) > 1e-5:
+            problems.append(f"cats sum to {sum(scores)}, not 1: {doc.cats}")
+    return problems
+
+
+def battery_texts(base_texts: Sequence[str], n_texts: int = 10_000) -> List[str]:
+    """`n_texts` texts: every battery case once, spread evenly, the rest cycled from
+    `base_texts` (or from the battery's short cases when there are none)."""
+    cases = list(battery_cases().values())
+    pool = [t for t in base_texts if t] or cases[:-2]
+    texts = list(islice(cycle(pool), max(n_texts - len(cases), 0)))
+    step = max(len(texts) // len(cases), 1)
+    for i, case in enumerate(cases):
+        texts.insert(min(i * (step + 1), len(texts)), case)
+    return texts[: max(n_texts, len(cases))]
+
+
+def read_peak_rss() -> Optional[int]:
+    """Peak resident memory of this process in bytes (Linux VmHWM), or None elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak_rss() -> bool:
+    """Reset the peak to the current resident memory (Linux >= 4.0, /proc/self/clear_refs)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_increase(func: Callable[[], object]) -> Optional[int]:
+    """Bytes by which the process's peak resident memory rises above its current one while
+    `func` runs; None where the peak cannot be reset and read. Torch's allocations are
+    counted (tracemalloc would only see Python's)."""
+    if not reset_peak_rss():
+        return None
+    before = read_peak_rss()
+    func()
+    after = read_peak_rss()
+    if before is None or after is None:
+        return None
+    return after - before
+
+
+def run_pipe(nlp: Language, texts: Sequence[str], n_process: int, batch_size: int) -> Tuple[float, List[Doc]]:
+    """Seconds and docs of one `nlp.pipe` pass."""
+    start = time.perf_counter()
+    docs = list(nlp.pipe(texts, n_process=n_process, batch_size=batch_size))
+    return time.perf_counter() - start, docs
+
+
+@app.command("benchmark-processes")
+def benchmark_processes(
+    model: str = typer.Argument(..., help="Pipeline: a package name or a directory"),
+    texts_path: Path = typer.Argument(..., help=".spacy DocBin whose texts are run", exists=True, dir_okay=False),
+    n_texts: int = typer.Option(10_000, "--n-texts", help="Texts per run: the DocBin's cycled, plus the input battery"),
+    processes: List[int] = typer.Option([1, 2], "--n-process", help="Process counts to compare (repeat the option)"),
+    batch_size: int = typer.Option(64, "--batch-size", help="nlp.pipe batch size"),
+    battery: bool = typer.Option(True, "--battery/--no-battery", help="Mix the robustness input battery into the texts"),
+    measure_memory: bool = typer.Option(True, "--memory/--no-memory", help="Also measure peak memory on a 100,000-token document"),
+) -> None:
+    """Throughput of `nlp.pipe` with 1 and 2 processes on the same texts, checking that every
+    doc is valid and that all runs give identical annotations. Exits 1 otherwise."""
+    import spacy
+    import torch
+
+    # One torch thread in this process too, so that 1 vs N processes compares like with like.
+    torch.set_num_threads(1)
+    nlp = spacy.load(model)
+    base = [doc.text for doc in DocBin().from_disk(texts_path).get_docs(nlp.vocab)]
+    if battery:
+        texts = battery_texts(base, n_texts)
+    else:
+        texts = list(islice(cycle(base), n_texts))
+    n_words = sum(len(doc) for doc in nlp.tokenizer.pipe(texts))
+    msg.info(f"{model}: {len(texts):,} texts, {n_words:,} tokens, batch size {batch_size}")
+    reference = None
+    rows = []
+    failed = False
+    for n_process in processes:
+        seconds, docs = run_pipe(nlp, texts, n_process, batch_size)
+        signatures = [doc_signature(doc) for doc in docs]
+        if reference is None:
+            reference = signatures
+        same = len(signatures) == len(texts) and signatures == reference
+        invalid = sum(bool(doc_problems(doc)) for doc in docs)
+        failed = failed or not same or invalid > 0
+        rows.append(
+            (n_process, f"{seconds:.1f}", f"{n_words / seconds:,.0f}", f"{len(texts) / seconds:,.0f}",
+             "yes" if same else "NO", invalid)
+        )
+    msg.table(rows, header=("processes", "seconds", "words/s", "texts/s", "same as first", "invalid docs"), divider=True)
+    if measure_memory:
+        huge = nlp.make_doc(huge_token_text())
+        increase = peak_rss_increase(lambda: nlp(huge))
+        if increase is None:
+            msg.warn("Peak memory: /proc/self/clear_refs is not available here")
+        else:
+            msg.info(f"Peak resident memory rose by {increase / 2**20:.0f} MiB on a {len(huge):,}-token document")
+    if failed:
+        msg.fail("Runs disagree or produced invalid docs", exits=1)
+    msg.good("All runs valid and identical")
+
+
+__all__ = [
+    "battery_cases",
+    "battery_texts",
+    "benchmark_processes",
+    "doc_problems",
+    "doc_signature",
+    "huge_token_text",
+    "one_mib_text",
+    "peak_rss_increase",
+]
