@@ -188,7 +188,9 @@ def test_peak_memory_of_the_100k_token_document_is_bounded(trained_ner):
     nlp(nlp.make_doc(CASES["tokens_100k"][:10_000]))  # warm caches and allocator first
     increase = peak_rss_increase(lambda: nlp(huge))
     print(f"peak RSS increase on a {HUGE_TOKENS}-token doc: {increase / 2**20:.0f} MiB")
-    assert increase < 400 * 2**20
+    # Measured: 310-365 MiB for this small model, about 490 MiB for the shipped one (width
+    # 256): a few KiB per token (vectors, features, BiLSTM states), linear in the length.
+    assert increase < HUGE_TOKENS * 6 * 1024
 
 
 def test_texts_beyond_max_length_fail_with_spacys_message(pipelines):

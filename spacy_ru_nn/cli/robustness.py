@@ -159,6 +159,7 @@ def benchmark_processes(
     processes: List[int] = typer.Option([1, 2], "--n-process", help="Process counts to compare (repeat the option)"),
     batch_size: int = typer.Option(64, "--batch-size", help="nlp.pipe batch size"),
     battery: bool = typer.Option(True, "--battery/--no-battery", help="Mix the robustness input battery into the texts"),
+    sentences: bool = typer.Option(False, "--sentences", help="Use the DocBin's sentences as texts (e.g. factRuEval news articles)"),
     measure_memory: bool = typer.Option(True, "--memory/--no-memory", help="Also measure peak memory on a 100,000-token document"),
 ) -> None:
     """Throughput of `nlp.pipe` with 1 and 2 processes on the same texts, checking that every
@@ -169,7 +170,11 @@ def benchmark_processes(
     # One torch thread in this process too, so that 1 vs N processes compares like with like.
     torch.set_num_threads(1)
     nlp = spacy.load(model)
-    base = [doc.text for doc in DocBin().from_disk(texts_path).get_docs(nlp.vocab)]
+    base_docs = DocBin().from_disk(texts_path).get_docs(nlp.vocab)
+    if sentences:
+        base = [sent.text for doc in base_docs for sent in doc.sents if sent.text.strip()]
+    else:
+        base = [doc.text for doc in base_docs]
     if battery:
         texts = battery_texts(base, n_texts)
     else:
