@@ -7,6 +7,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -377,12 +378,22 @@ CHILD = textwrap.dedent(
 )
 
 
+def run_child(args, timeout, **kwargs):
+    """Run a command in its own process group; on timeout kill the group (forked workers
+    included) and fail: a hang is the bug this guards against."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, **kwargs)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"{' '.join(map(str, args[:4]))} ... hung for {timeout} s")
+    return subprocess.CompletedProcess(args, proc.returncode, stdout, stderr)
+
+
 def test_two_processes_same_results_one_thread_each_no_hang(saved):
     paths = [str(saved["ner"]), str(saved["textcat"])]
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(ORDINARY * 3), *paths],
-        capture_output=True, text=True, timeout=240,
-    )
+    result = run_child([sys.executable, "-c", CHILD, json.dumps(ORDINARY * 3), *paths], timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     for path in paths:
@@ -398,10 +409,10 @@ def test_spacy_apply_with_two_processes(saved, pipelines, tmp_path, pipeline):
     data = tmp_path / "texts.jsonl"
     srsly.write_jsonl(data, [{"text": t} for t in texts])
     output = tmp_path / "out.spacy"
-    result = subprocess.run(
+    result = run_child(
         [sys.executable, "-m", "spacy", "apply", str(saved[pipeline]), str(data), str(output),
          "--n-process", "2", "--batch-size", "3"],
-        capture_output=True, text=True, timeout=240,
+        timeout=240,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     nlp = pipelines[pipeline]
@@ -432,9 +443,8 @@ def test_ten_thousand_texts_with_the_battery_in_one_and_two_processes(saved, tmp
     texts = tmp_path / "texts.spacy"
     nlp = spacy.blank("ru")
     DocBin(docs=[nlp.make_doc(t) for t in ORDINARY]).to_disk(texts)
-    result = subprocess.run(
-        [sys.executable, "-m", "spacy_ru_nn", "benchmark-processes", str(saved[pipeline]), str(texts)],
-        capture_output=True, text=True, timeout=1200,
+    result = run_child(
+        [sys.executable, "-m", "spacy_ru_nn", "benchmark-processes", str(saved[pipeline]), str(texts)], timeout=1200
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "All runs valid and identical" in result.stdout
@@ -512,10 +522,15 @@ GPU_CHILD = textwrap.dedent(
             nlp.add_pipe("nn_textcat", config={"model": TEXTCAT_MODEL})
             examples = textcat_examples(nlp)
         optimizer = nlp.initialize(lambda: examples)
-        losses = [nlp.update(examples, sgd=optimizer)[nlp.pipe_names[0]] for _ in range(30)]
+        optimizer.learn_rate = 0.01
+        losses = [nlp.update(examples, sgd=optimizer, drop=0.0)[nlp.pipe_names[0]] for _ in range(60)]
         texts = list(battery_cases().values()) + ORDINARY
         docs = list(nlp.pipe(texts, batch_size=8))
+        pipe = nlp.get_pipe(nlp.pipe_names[0])
+        modules = [getattr(shim, "_model", None) for node in pipe.model.walk() for shim in node.shims]
+        devices = sorted({p.device.type for m in modules if m is not None for p in m.parameters()})
         out[name] = {
+            "devices": devices,
             "loss_first": losses[0], "loss_last": losses[-1],
             "problems": sum(len(doc_problems(d)) for d in docs),
             "same_alone": [doc_signature(nlp(t)) for t in texts[:12]] == [doc_signature(d) for d in docs[:12]],
@@ -537,6 +552,7 @@ def test_train_and_predict_on_gpu():
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     for name in ("ner", "textcat"):
+        assert out[name]["devices"] == ["cuda"], name
         assert out[name]["loss_last"] < out[name]["loss_first"], name
         assert out[name]["problems"] == 0
         assert out[name]["same_alone"]
