@@ -6,6 +6,7 @@ corpora. The 10,000-text battery through one and two processes is marked `slow` 
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,7 +24,7 @@ from spacy.training import Example
 from thinc.api import fix_random_seed
 from typer.testing import CliRunner
 
-from conftest import RU_SENTENCES, SMALL_NER_MODEL, make_ner_examples, train_ner
+from conftest import RU_SENTENCES, SMALL_NER_MODEL, make_ner_examples
 from spacy_ru_nn import __version__
 from spacy_ru_nn.cli import app
 from spacy_ru_nn.cli.robustness import (
@@ -322,6 +323,10 @@ def test_version_is_stored_and_newer_minor_refused(pipelines, saved, tmp_path, p
     message = str(excinfo.value)
     assert str(cfg_path) in message and newer in message and __version__ in message
     assert f"pip install 'spacy-ru-nn>={major}.{minor + 1}'" in message
+    # An unreadable version names the file too.
+    srsly.write_json(cfg_path, {**cfg, VERSION_KEY: "garbage"})
+    with pytest.raises(ValueError, match=re.escape(f"{cfg_path}: component '{component}': Unreadable")):
+        spacy.load(path)
     # The same check guards from_bytes.
     nlp = pipelines[pipeline]
     pipe_bytes = nlp.get_pipe(component).to_bytes()

@@ -40,7 +40,11 @@ def check_written_version(cfg: Dict[str, Any], name: str, source: Union[str, Pat
     written: Optional[str] = cfg.get(VERSION_KEY)
     if written is None:
         return
-    if major_minor(written) > major_minor(__version__):
+    try:
+        newer = major_minor(written) > major_minor(__version__)
+    except ValueError as err:
+        raise ValueError(f"{source}: component '{name}': {err}; the file is damaged or foreign.") from None
+    if newer:
         wanted = ".".join(str(n) for n in major_minor(written))
         raise ValueError(
             f"{source}: component '{name}' was saved by spacy-ru-nn {written}, but "
