@@ -80,3 +80,10 @@ def test_missing_model_file_is_a_clear_error(trained_ner, tmp_path):
     (path / "bilstm_ner" / "model").unlink()
     with pytest.raises(ValueError, match=r"Could not load component 'bilstm_ner'.*model"):
         spacy.load(path)
+
+
+def test_pickle_round_trip(trained_ner):
+    """spawn/forkserver workers receive the pipeline pickled: no local lambdas in the model."""
+    import pickle
+
+    assert_same(trained_ner, pickle.loads(pickle.dumps(trained_ner)))

@@ -18,11 +18,15 @@ def CRFTransitions() -> Model[Floats2d, Floats2d]:
     """Holds the learned transition, start and end scores; passes its input through."""
     return Model(
         "crf_transitions",
-        lambda model, X, is_train: (X, lambda dY: dY),
+        _pass_through,
         init=_init_transitions,
         dims={"nO": None},
         params={"transitions": None, "start": None, "end": None},
     )
+
+
+def _pass_through(model: Model, X: Floats2d, is_train: bool) -> Tuple[Floats2d, Callable]:
+    return X, lambda dY: dY
 
 
 def _init_transitions(model: Model, X=None, Y=None) -> None:

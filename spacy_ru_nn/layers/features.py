@@ -4,7 +4,7 @@ All per-token work is numpy over the whole batch; the only Python loop runs over
 *distinct* words that are not cached yet (characters and pymorphy analyses).
 """
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy
@@ -150,7 +150,7 @@ def TokenFeaturizer(
             "use_chars": use_chars,
             "use_morphology": use_morphology,
             "window": window,
-            "char_cache": WordCache(lambda w: char_ids(w, n_chars, max_chars)),
+            "char_cache": WordCache(partial(char_ids, n_chars=n_chars, max_chars=max_chars)),
             "morph_cache": WordCache(grammeme_vector),
         },
     )
