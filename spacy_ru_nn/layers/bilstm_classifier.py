@@ -86,7 +86,8 @@ def token_ids(attrs: Sequence[str], max_tokens: int, static_vectors: bool = Fals
     return Model(
         "token_ids",
         _token_ids_forward,
-        attrs={"columns": [IS_SPACE, LOWER, *columns], "max_tokens": max_tokens, "static_vectors": static_vectors},
+        # thinc serializes these attrs with the model: keep their meaning stable.
+        attrs={"columns": [IS_SPACE, *columns], "max_tokens": max_tokens, "static_vectors": static_vectors},
     )
 
 
@@ -95,20 +96,23 @@ def _token_ids_forward(
 ) -> Tuple[TokenBatch, Callable]:
     columns = model.attrs["columns"]
     max_tokens = model.attrs["max_tokens"]
-    n_attrs = len(columns) - 2
+    static_vectors = model.attrs.get("static_vectors", False)
+    n_attrs = len(columns) - 1
+    # With static vectors, the lowercase form (their lookup key) comes last.
+    read = [*columns, LOWER] if static_vectors else columns
     parts = []
     for doc in docs:
-        array = doc.to_array(columns).reshape(-1, len(columns))
+        array = doc.to_array(read).reshape(-1, len(read))
         parts.append(array[array[:, 0] == 0, 1:][:max_tokens])
     lengths = numpy.asarray([len(part) for part in parts], dtype="int64")
     if lengths.sum():
         table = numpy.ascontiguousarray(numpy.concatenate(parts), dtype="uint64")
     else:
-        table = numpy.zeros((0, n_attrs + 1), dtype="uint64")
-    ids = numpy.ascontiguousarray(table[:, 1:])
+        table = numpy.zeros((0, len(read) - 1), dtype="uint64")
+    ids = numpy.ascontiguousarray(table[:, :n_attrs])
     vectors = None
-    if model.attrs["static_vectors"] and docs:
-        vectors = _lookup_vectors(docs[0].vocab.vectors, table[:, 0])
+    if static_vectors and docs:
+        vectors = _lookup_vectors(docs[0].vocab.vectors, table[:, n_attrs])
     return TokenBatch(ids, lengths, vectors), lambda d_batch: []
 
 
