@@ -1,7 +1,5 @@
-import numpy
 import pytest
 import spacy
-from spacy.language import Language
 from spacy.tokens import Doc
 
 from conftest import RU_SENTENCES, SMALL_NER_MODEL, make_ner_examples, train_ner

@@ -5,7 +5,6 @@ import numpy
 import pytest
 
 from spacy_ru_nn.spam_metrics import (
-    average_precision,
     binary_metrics,
     matthews_corrcoef,
     mean_and_sd,

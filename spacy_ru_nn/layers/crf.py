@@ -9,7 +9,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import numpy
 import torch
 from thinc.api import Model
-from thinc.types import Floats1d, Floats2d
+from thinc.types import Floats2d
 
 NEG = -1e4  # not -inf: keeps logsumexp and its gradient finite when a row is all forbidden
 
