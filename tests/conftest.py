@@ -15,6 +15,20 @@ RU_SENTENCES = [
     ("Мария Иванова и Пётр Сидоров работают в Яндексе.", [(0, 2, "PER"), (3, 5, "PER"), (7, 8, "ORG")]),
 ]
 
+# Hand-written SMS for the text classifiers.
+SPAM = [
+    "WINNER!! You have been selected to receive a £900 prize. Call 09061701461 to claim",
+    "URGENT! Your mobile number has won a £2000 bonus. Call 09066362231 now",
+    "Free entry in a weekly comp to win cup final tickets. Text FA to 87121",
+    "Txt CASH to 85023 to claim your free £100 cash prize now!",
+]
+HAM = [
+    "Are we still meeting for lunch tomorrow?",
+    "I'll be home late tonight, save me some dinner",
+    "Can you pick up milk on the way back?",
+    "Sorry, I'll call later",
+]
+
 # A small, fast model: same architecture, smaller sizes. The vectors stay on (natasha's navec)
 # so that loading and serializing the quantized table is exercised everywhere.
 SMALL_NER_MODEL = {

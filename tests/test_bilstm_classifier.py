@@ -8,20 +8,9 @@ from spacy.language import Language
 from spacy.training import Example
 from thinc.api import fix_random_seed
 
+from conftest import HAM, SPAM
 from spacy_ru_nn.layers.bilstm_classifier import POOLINGS, BiLSTMClassifier
 
-SPAM = [
-    "WINNER!! You have been selected to receive a £900 prize. Call 09061701461 to claim",
-    "URGENT! Your mobile number has won a £2000 bonus. Call 09066362231 now",
-    "Free entry in a weekly comp to win cup final tickets. Text FA to 87121",
-    "Txt CASH to 85023 to claim your free £100 cash prize now!",
-]
-HAM = [
-    "Are we still meeting for lunch tomorrow?",
-    "I'll be home late tonight, save me some dinner",
-    "Can you pick up milk on the way back?",
-    "Sorry, I'll call later",
-]
 # Lengths from 1 to 15 tokens, a whitespace-only doc and an empty one: plenty of padding.
 MIXED = ["ok", "Call 0800 now", "", "   ", *SPAM[:2], HAM[3], "a  b\n\nc"]
 

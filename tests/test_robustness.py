@@ -24,7 +24,7 @@ from spacy.training import Example
 from thinc.api import fix_random_seed
 from typer.testing import CliRunner
 
-from conftest import RU_SENTENCES, SMALL_NER_MODEL, make_ner_examples
+from conftest import HAM, RU_SENTENCES, SMALL_NER_MODEL, SPAM, make_ner_examples
 from spacy_ru_nn import __version__
 from spacy_ru_nn.cli import app
 from spacy_ru_nn.cli.robustness import (
@@ -43,18 +43,6 @@ from spacy_ru_nn.layers.features import sequence_lengths
 CASES = battery_cases()
 SHORT_CASES = battery_cases(with_huge=False)
 
-SPAM = [
-    "WINNER!! You have been selected to receive a £900 prize. Call 09061701461 to claim",
-    "URGENT! Your mobile number has won a £2000 bonus. Call 09066362231 now",
-    "Free entry in a weekly comp to win cup final tickets. Text FA to 87121",
-    "Txt CASH to 85023 to claim your free £100 cash prize now!",
-]
-HAM = [
-    "Are we still meeting for lunch tomorrow?",
-    "I'll be home late tonight, save me some dinner",
-    "Can you pick up milk on the way back?",
-    "Sorry, I'll call later",
-]
 TEXTCAT_MODEL = {
     "@architectures": "spacy-ru-nn.BoWPerceptron.v1",
     "features": "vocab",

@@ -7,21 +7,10 @@ from spacy.training import Example
 from spacy.util import load_model_from_config
 from thinc.api import Config
 
+from conftest import HAM, SPAM
 from spacy_ru_nn.components.textcat import BoWTextCategorizer
 from spacy_ru_nn.scorers import decide, textcat_score
 
-SPAM = [
-    "WINNER!! You have been selected to receive a £900 prize. Call 09061701461 to claim",
-    "URGENT! Your mobile number has won a £2000 bonus. Call 09066362231 now",
-    "Free entry in a weekly comp to win cup final tickets. Text FA to 87121",
-    "Txt CASH to 85023 to claim your free £100 cash prize now!",
-]
-HAM = [
-    "Are we still meeting for lunch tomorrow?",
-    "I'll be home late tonight, save me some dinner",
-    "Can you pick up milk on the way back?",
-    "Sorry, I'll call later",
-]
 
 # Small sizes keep the tests fast; no SHAPE features, so that unknown words add nothing.
 SMALL_MODEL = {

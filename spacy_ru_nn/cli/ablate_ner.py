@@ -10,6 +10,7 @@ import typer
 from wasabi import msg
 
 from ._app import app
+from ._tables import markdown_table
 
 # name, config overrides
 VARIANTS: List[Tuple[str, Dict[str, str]]] = [
@@ -71,7 +72,5 @@ def ablate_ner(
     msg.table(rows, header=header, divider=True)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        output.write_text("\n".join(lines) + "\n", encoding="utf8")
+        output.write_text(markdown_table(header, rows), encoding="utf8")
         msg.good(f"Saved the table to {output}")

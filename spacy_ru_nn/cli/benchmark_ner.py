@@ -18,6 +18,7 @@ import typer
 from wasabi import msg
 
 from ._app import app
+from ._tables import markdown_table
 
 SLOVNET = "slovnet"
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -139,9 +140,7 @@ def benchmark_ner(
     msg.table(rows, header=header, divider=True)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        output.write_text("\n".join(lines) + "\n", encoding="utf8")
+        output.write_text(markdown_table(header, rows), encoding="utf8")
         msg.good(f"Saved the table to {output}")
     if json_output is not None:
         json_output.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from wasabi import msg
 from ..corpora.factru import CorpusFormatError, convert_folder, split_documents
 from ..ner_metrics import token_io_prf
 from ._app import app, convert_app
+from ._tables import markdown_table
 
 
 @convert_app.command("factru")
@@ -79,7 +80,7 @@ def evaluate_ner(
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf8")
-        output.with_suffix(".md").write_text(markdown_table(result), encoding="utf8")
+        output.with_suffix(".md").write_text(_markdown(result), encoding="utf8")
         msg.good(f"Saved metrics to {output} and {output.with_suffix('.md')}")
 
 
@@ -95,11 +96,9 @@ def _rows(result: Dict):
     return [(name, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}", f"{io:.3f}") for name, p, r, f, io in rows]
 
 
-def markdown_table(result: Dict) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
-    lines += ["| " + " | ".join(row) + " |" for row in _rows(result)]
-    lines.append(f"\n{result['words']} words, {result['words_per_second']:.0f} words/s (nlp.pipe, 1 torch thread)\n")
-    return "\n".join(lines)
+def _markdown(result: Dict) -> str:
+    speed = f"{result['words']} words, {result['words_per_second']:.0f} words/s (nlp.pipe, 1 torch thread)"
+    return markdown_table(HEADER, _rows(result)) + "\n" + speed + "\n"
 
 
 def _print_table(result: Dict) -> None:

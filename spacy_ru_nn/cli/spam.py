@@ -34,6 +34,7 @@ from ..corpora.sms import (
 )
 from ..spam_metrics import binary_metrics, mean_and_sd, plot_curves
 from ._app import app, convert_app
+from ._tables import markdown_table
 
 SPLITS = ("train", "dev", "test")
 
@@ -349,15 +350,13 @@ def _benchmark_rows(systems: Dict[str, Dict[str, Any]]) -> Tuple[Tuple[str, ...]
 
 
 def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], n_folds: int) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
     note = (
         f"\nTest: the duplicate-aware 70/15/15 split; {n_folds}-fold: the duplicate-aware folds "
         "(mean ± sd). spaCy pipelines early-stop on dev; sklearn fits the same train part. "
         "msgs/s: `nlp.pipe` on raw texts (tokenization included) or sklearn vectorize + "
         "predict, one thread.\n"
     )
-    return "\n".join(lines) + "\n" + note
+    return markdown_table(header, rows) + note
 
 
 @app.command("check-metrics")

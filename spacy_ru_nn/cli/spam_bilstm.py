@@ -21,6 +21,7 @@ from ..corpora.sms import POSITIVE_LABEL
 from ..layers.bilstm_classifier import POOLINGS
 from ..spam_metrics import binary_metrics, mean_and_sd
 from ._app import app
+from ._tables import markdown_table
 from .spam import _fold_dirs, _quiet, _set_torch_threads, read_gold, spacy_spam_scores, spam_threshold, throughput
 
 
@@ -95,14 +96,12 @@ def benchmark_spam_bilstm(
     header, rows = _rows(systems, len(folds))
     msg.table(rows, header=header, divider=True)
     output.parent.mkdir(parents=True, exist_ok=True)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
     note = (
         f"\nTest: the duplicate-aware 70/15/15 split; {len(folds)}-fold: the duplicate-aware folds "
         "(mean ± sd). Every system early-stops on dev. msgs/s: `nlp.pipe` on raw texts "
         "(tokenization included), one torch thread, best of 3.\n"
     )
-    output.write_text("\n".join(lines) + "\n" + note, encoding="utf8")
+    output.write_text(markdown_table(header, rows) + note, encoding="utf8")
     msg.good(f"Saved {output}")
     if json_output is not None:
         json_output.parent.mkdir(parents=True, exist_ok=True)
