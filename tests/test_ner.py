@@ -1,3 +1,4 @@
+import numpy
 import pytest
 import spacy
 from spacy.tokens import Doc
@@ -144,3 +145,27 @@ def test_length_buckets_cover_every_sequence_once():
     for group in groups:
         assert len(group) == 1 or lengths[group[0]] * len(group) <= 80
         assert [lengths[i] for i in group] == sorted((lengths[i] for i in group), reverse=True)
+
+
+def test_use_params_swaps_in_torch_encoder_averages(ru_nlp):
+    """`use_averages` must reach the torch encoder, not only the thinc head (thinc's keys differ)."""
+    import torch
+    from thinc.api import Adam
+
+    examples = make_ner_examples(ru_nlp)
+    ru_nlp.add_pipe("bilstm_ner", config={"model": SMALL_NER_MODEL})
+    optimizer = Adam(0.01, use_averages=True)
+    ru_nlp.initialize(lambda: examples, sgd=optimizer)
+    for _ in range(5):
+        ru_nlp.update(examples, sgd=optimizer, drop=0.0)
+    module = ru_nlp.get_pipe("bilstm_ner").model.get_ref("encoder").shims[0]._model
+    trained = {name: p.detach().clone() for name, p in module.named_parameters()}
+    shim_id = ru_nlp.get_pipe("bilstm_ner").model.get_ref("encoder").shims[0].id
+    average = optimizer.averages[(shim_id, "project_tokens.weight")]
+    assert not numpy.allclose(average, trained["project_tokens.weight"].numpy())
+    with ru_nlp.use_params(optimizer.averages):
+        assert numpy.allclose(module.project_tokens.weight.detach().numpy(), average)
+        assert module.vectors.n_rows > 0  # buffers survive the strict state-dict load
+        doc = ru_nlp("Александр Пушкин родился в Москве.")
+    assert all(torch.equal(p, trained[name]) for name, p in module.named_parameters())
+    assert_valid_ents(doc)

@@ -1,6 +1,6 @@
 """`bilstm_ner`: named entities from per-token tags predicted by a PyTorch BiLSTM."""
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy
 import torch
@@ -18,7 +18,7 @@ from thinc.types import Floats2d, Ints1d
 from ..about import __version__
 from ..layers.crf import crf_from_layer, pad_sequences
 from ..layers.features import sequence_lengths
-from ..layers.tagger import set_torch_dropout_rate
+from ..layers.tagger import set_torch_dropout_rate, with_torch_averages
 from ..tag_schemes import biluo_to_scheme, check_scheme, decode_spans, tag_names
 from .compat import VERSION_KEY, check_version_in_bytes, check_version_on_disk
 
@@ -215,6 +215,14 @@ class BiLSTMEntityRecognizer(TrainablePipe):
         flat = numpy.concatenate([d_emissions[:n, i] for i, n in enumerate(seq_lengths)])
         d_flat = numpy.split(flat, numpy.cumsum([len(doc) for doc in docs])[:-1])
         return float(loss.item()), [self.model.ops.asarray2f(d) for d in d_flat]
+
+    def use_params(self, params: Dict) -> Iterator[None]:
+        """Swap in the optimizer's averages, the torch encoder's included.
+
+        A generator, not a context manager, as `Language.use_params` drives it with `next`.
+        """
+        with self.model.use_params(with_torch_averages(self.model, params)):
+            yield
 
     def from_disk(self, path, *, exclude: Iterable[str] = SimpleFrozenList()) -> "BiLSTMEntityRecognizer":
         """Load cfg and weights; a truncated, missing or foreign model file names itself."""
