@@ -8,7 +8,7 @@ from thinc.types import Floats2d
 
 from .layers.bilstm_classifier import bilstm_classifier
 from .layers.bow import bow_perceptron
-from .layers.features import GRAMMEMES, TokenFeaturizer
+from .layers.features import TokenFeaturizer, n_lexical_features
 from .layers.tagger import BiLSTMTagger, TorchTokenEncoder
 from .layers.torch_modules import BiLSTMTokenEncoder
 
@@ -31,6 +31,7 @@ def build_bilstm_tagger_v1(
     vectors_width: int,
     window: int,
     crf: bool,
+    gazetteers: List[str] = [],
 ) -> Model[List[Doc], List[Floats2d]]:
     """Token features -> BiLSTM -> per-token tag scores (the lecture's NER tagger).
 
@@ -49,6 +50,9 @@ def build_bilstm_tagger_v1(
         which bounds memory on huge documents.
     crf (bool): Score whole tag sequences with a linear-chain CRF (learned transitions,
         invalid BIO transitions forbidden) instead of a per-token softmax.
+    gazetteers (List[str]): Word lists, one flag each (a word or its lemma is in the list):
+        natasha's 'first', 'last', 'maybe_first' or paths to UTF-8 files, one entry per line.
+        Read at initialize and stored in the model.
     """
     use_chars = char_filters > 0
     if vectors is None:
@@ -60,6 +64,7 @@ def build_bilstm_tagger_v1(
         max_chars=max_chars,
         use_chars=use_chars,
         use_morphology=morphology,
+        gazetteers=gazetteers,
         window=window,
     )
     module = BiLSTMTokenEncoder(
@@ -69,7 +74,7 @@ def build_bilstm_tagger_v1(
         char_width=char_width,
         char_filters=char_filters,
         char_kernel=char_kernel,
-        n_morph=len(GRAMMEMES) if morphology else 0,
+        n_morph=n_lexical_features(morphology, gazetteers),
         morph_width=morph_width,
         vectors_width=vectors_width,
         width=width,

@@ -5,6 +5,7 @@ All per-token work is numpy over the whole batch; the only Python loop runs over
 """
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy
@@ -33,14 +34,14 @@ class TokenFeatures:
     hash_ids: Ints3d  # (n_tokens, n_attrs, 4) bucket ids, one bloom-embedding bag per attr
     word_index: Ints1d  # (n_tokens,) row of each token's word in the per-word arrays below
     char_ids: Optional[Ints2d]  # (n_words, max_chars), 0 pads
-    morph: Optional[Floats2d]  # (n_words, len(GRAMMEMES)) grammeme probabilities
-    vector_keys: Ints1d  # (n_tokens,) int64 view of the LOWER hash, for the vector table
+    morph: Optional[Floats2d]  # (n_words, n_lexical) grammeme weights, then gazetteer flags
+    vector_keys: Ints1d  # (n_words,) int64 view of each word's LOWER hash, for the vector table
     seq_lengths: Ints1d  # lengths of the sequences the BiLSTM reads (docs cut into windows)
     doc_lengths: List[int]
 
     @property
     def n_tokens(self) -> int:
-        return int(self.vector_keys.shape[0])
+        return int(self.word_index.shape[0])
 
 
 @lru_cache(maxsize=1)
@@ -82,16 +83,68 @@ def char_ids(word: str, n_chars: int, max_chars: int) -> numpy.ndarray:
     return out
 
 
-def grammeme_vector(word: str) -> numpy.ndarray:
-    """Grammemes of all pymorphy3 analyses of `word`, weighted by the analyses' scores."""
-    index = _grammeme_index()
+def grammeme_vector(parses) -> numpy.ndarray:
+    """Grammemes of all pymorphy3 analyses of a word, weighted by the analyses' scores."""
     vector = numpy.zeros(len(GRAMMEMES), dtype=numpy.float32)
-    for parse in get_morph_analyzer().parse(word):
-        for grammeme in parse.tag.grammemes:
-            i = index.get(grammeme)
-            if i is not None:
-                vector[i] += parse.score
+    for parse in parses:
+        vector[_tag_columns(str(parse.tag))] += parse.score
     return numpy.minimum(vector, 1.0)
+
+
+@lru_cache(maxsize=None)
+def _tag_columns(tag: str) -> numpy.ndarray:
+    """Columns of GRAMMEMES set by a pymorphy3 tag; there are a few thousand distinct tags."""
+    index = _grammeme_index()
+    grammemes = tag.replace(" ", ",").split(",")
+    return numpy.asarray([index[g] for g in grammemes if g in index], dtype=numpy.int64)
+
+
+# natasha's name lists, usable by name in `gazetteers`; anything else is a path.
+NATASHA_GAZETTEERS = {"first": "FIRST", "last": "LAST", "maybe_first": "MAYBE_FIRST"}
+
+
+def read_gazetteer(source: str) -> List[str]:
+    """Lowercased entries of one of natasha's name lists ('first', 'last', 'maybe_first'), or of
+    a UTF-8 file with one entry per line, where '#' starts a comment."""
+    if source in NATASHA_GAZETTEERS:
+        import natasha.data
+
+        path = Path(getattr(natasha.data, NATASHA_GAZETTEERS[source]))
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ValueError(
+                f"Gazetteer {source!r} is neither one of natasha's lists "
+                f"({', '.join(NATASHA_GAZETTEERS)}) nor a file"
+            )
+    entries = {line.split("#", 1)[0].strip().lower() for line in path.read_text("utf8").splitlines()}
+    entries.discard("")
+    if not entries:
+        raise ValueError(f"Gazetteer {source!r} ({path}) has no entries")
+    return sorted(entries)
+
+
+class LexicalFeatures:
+    """Per-word dense features: pymorphy3 grammeme weights, then one flag per gazetteer.
+
+    A word is in a gazetteer when its lowercase form or one of its pymorphy3 lemmas is, so
+    "Пушкина" finds "пушкин" in a list of surnames.
+    """
+
+    def __init__(self, use_morphology: bool, gazetteers: Sequence[Sequence[str]]) -> None:
+        self.use_morphology = use_morphology
+        self.gazetteers = [frozenset(entries) for entries in gazetteers]
+
+    def __call__(self, word: str) -> numpy.ndarray:
+        parses = get_morph_analyzer().parse(word)
+        parts = []
+        if self.use_morphology:
+            parts.append(grammeme_vector(parses))
+        if self.gazetteers:
+            forms = {word.lower(), *(p.normal_form for p in parses)}
+            flags = [not forms.isdisjoint(entries) for entries in self.gazetteers]
+            parts.append(numpy.asarray(flags, dtype=numpy.float32))
+        return numpy.concatenate(parts)
 
 
 @lru_cache(maxsize=1)
@@ -133,8 +186,11 @@ def TokenFeaturizer(
     max_chars: int,
     use_chars: bool,
     use_morphology: bool,
+    gazetteers: Sequence[str] = (),
     window: int,
 ) -> Model[List[Doc], TokenFeatures]:
+    """Featurize docs for the encoder. Gazetteer entries are read by `load_gazetteers` at
+    initialize and saved with the model, so a packaged pipeline needs no list on disk."""
     if len(attrs) != len(rows):
         raise ValueError(f"attrs ({len(attrs)}) and rows ({len(rows)}) must have the same length")
     if window < 1:
@@ -149,11 +205,44 @@ def TokenFeaturizer(
             "max_chars": max_chars,
             "use_chars": use_chars,
             "use_morphology": use_morphology,
+            "gazetteer_sources": list(gazetteers),
+            "gazetteer_entries": None,
             "window": window,
             "char_cache": WordCache(partial(char_ids, n_chars=n_chars, max_chars=max_chars)),
-            "morph_cache": WordCache(grammeme_vector),
+            "lexical_cache": None,
         },
     )
+
+
+def load_gazetteers(featurizer: Model) -> None:
+    """Read the configured gazetteers into the featurizer (they are saved with the model)."""
+    sources = featurizer.attrs["gazetteer_sources"]
+    featurizer.attrs["gazetteer_entries"] = [read_gazetteer(source) for source in sources]
+
+
+def n_lexical_features(use_morphology: bool, gazetteers: Sequence[str]) -> int:
+    return len(GRAMMEMES) * use_morphology + len(gazetteers)
+
+
+def _lexical_cache(model: Model) -> WordCache:
+    """The per-word cache, rebuilt whenever the gazetteer entries were replaced (init, load)."""
+    entries = model.attrs["gazetteer_entries"]
+    cached = model.attrs["lexical_cache"]
+    if cached is not None and cached[0] is entries:
+        return cached[1]
+    if entries is None:
+        if model.attrs["gazetteer_sources"]:
+            raise ValueError(
+                f"The gazetteers {model.attrs['gazetteer_sources']} have not been read: "
+                "initialize the pipeline (nlp.initialize) before using it"
+            )
+        entries_or_none: Sequence[Sequence[str]] = []
+    else:
+        entries_or_none = entries
+    cache = WordCache(LexicalFeatures(model.attrs["use_morphology"], entries_or_none))
+    # A tuple holding a cache is not serializable: thinc skips it when saving.
+    model.attrs["lexical_cache"] = (entries, cache)
+    return cache
 
 
 def featurize_forward(
@@ -176,24 +265,25 @@ def featurize_forward(
             hashed = ops.to_numpy(ops.hash(ops.asarray(column, dtype="uint64"), i))
             hash_ids[:, i] = hashed.astype(numpy.int64) % n_rows
     char_features = morph = None
-    unique, inverse = numpy.unique(table[:, -1], return_inverse=True)
+    unique, first_seen, inverse = numpy.unique(table[:, -1], return_index=True, return_inverse=True)
     strings = docs[0].vocab.strings if docs else None
     if model.attrs["use_chars"]:
         if len(unique):
             char_features = model.attrs["char_cache"].lookup(unique, strings)
         else:
             char_features = numpy.zeros((0, model.attrs["max_chars"]), dtype=numpy.int64)
-    if model.attrs["use_morphology"]:
+    n_lexical = n_lexical_features(model.attrs["use_morphology"], model.attrs["gazetteer_sources"])
+    if n_lexical:
         if len(unique):
-            morph = model.attrs["morph_cache"].lookup(unique, strings)
+            morph = _lexical_cache(model).lookup(unique, strings)
         else:
-            morph = numpy.zeros((0, len(GRAMMEMES)), dtype=numpy.float32)
+            morph = numpy.zeros((0, n_lexical), dtype=numpy.float32)
     features = TokenFeatures(
         hash_ids=hash_ids,
         word_index=inverse.reshape(-1).astype(numpy.int64),
         char_ids=char_features,
         morph=morph,
-        vector_keys=numpy.ascontiguousarray(table[:, -2]).view(numpy.int64),
+        vector_keys=numpy.ascontiguousarray(table[first_seen, -2]).view(numpy.int64),
         seq_lengths=sequence_lengths(docs, model.attrs["window"]),
         doc_lengths=doc_lengths,
     )

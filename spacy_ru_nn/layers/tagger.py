@@ -1,6 +1,6 @@
 """thinc glue for the BiLSTM tagger: featurizer -> torch encoder -> softmax head, per doc."""
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy
 import torch
@@ -10,7 +10,7 @@ from thinc.initializers import zero_init
 from thinc.types import Floats2d
 
 from .crf import CRFTransitions
-from .features import TokenFeatures
+from .features import TokenFeatures, load_gazetteers
 from .torch_modules import BiLSTMTokenEncoder
 from .vectors import load_navec_table
 
@@ -106,6 +106,7 @@ def tagger_init(
         if not crf.has_dim("nO"):
             crf.set_dim("nO", output_layer.get_dim("nO"))
         crf.initialize()
+    load_gazetteers(model.get_ref("featurizer"))
     module: BiLSTMTokenEncoder = model.get_ref("encoder").shims[0]._model
     if module.vectors is not None:
         source = model.attrs["vectors"]
@@ -145,6 +146,29 @@ def tagger_forward(
         return []
 
     return per_doc, backprop
+
+
+def with_torch_averages(model: Model, params: Dict) -> Dict:
+    """Add the optimizer's averages of torch weights under the keys `PyTorchShim.use_params` reads.
+
+    thinc's optimizer keeps them under `(shim.id, name)` but the shim looks them up as
+    `"pytorch_{shim.id}_{name}"` and loads them strictly, buffers included (thinc 8.3), so
+    without this `use_averages` silently averages only the thinc layers.
+    """
+    translated = dict(params)
+    for node in model.walk():
+        for shim in node.shims:
+            averaged = {
+                name: params[(shim.id, name)]
+                for name, _ in shim._model.named_parameters()
+                if (shim.id, name) in params
+            }
+            if not averaged:
+                continue
+            state = {name: torch2xp(value) for name, value in shim._model.state_dict().items()}
+            state.update(averaged)
+            translated.update({f"pytorch_{shim.id}_{name}": value for name, value in state.items()})
+    return translated
 
 
 def set_torch_dropout_rate(model: Model, drop: Optional[float]) -> None:
