@@ -141,14 +141,16 @@ class BiLSTMTokenEncoder(nn.Module):
         self.chars = CharCNN(n_chars, char_width, char_filters, char_kernel) if char_filters else None
         self.morph = nn.Linear(n_morph, morph_width) if n_morph and morph_width else None
         self.vectors = QuantizedVectors(vectors_width) if vectors_width else None
-        input_width = (
-            hash_width * len(hash_rows)
-            + (char_filters if self.chars is not None else 0)
+        word_width = (
+            (char_filters if self.chars is not None else 0)
             + (morph_width if self.morph is not None else 0)
             + vectors_width
         )
         self.dropout = nn.Dropout(dropout)
-        self.project = nn.Linear(input_width, width)
+        # One projection of [hashed attrs; word features], split in two so that the word part
+        # is computed once per distinct word of the batch, not once per token.
+        self.project_tokens = nn.Linear(hash_width * len(hash_rows), width)
+        self.project_words = nn.Linear(word_width, width, bias=False) if word_width else None
         self.lstm = BiLSTM(width, depth, dropout)
 
     def embed(
@@ -159,17 +161,20 @@ class BiLSTMTokenEncoder(nn.Module):
         morph: Optional[torch.Tensor],
         vector_keys: Optional[torch.Tensor],
     ) -> torch.Tensor:
-        parts: List[torch.Tensor] = [
-            embed(hash_ids[:, i]) for i, embed in enumerate(self.hash_embeds)
-        ]
-        # Characters and grammemes come once per distinct word of the batch.
+        hashed = torch.cat([embed(hash_ids[:, i]) for i, embed in enumerate(self.hash_embeds)], dim=1)
+        tokens = self.project_tokens(self.dropout(hashed))
+        if self.project_words is None:
+            return torch.relu(tokens)
+        # Characters, grammemes and vectors: rows are the batch's distinct words.
+        words: List[torch.Tensor] = []
         if self.chars is not None:
-            parts.append(self.chars(char_ids)[word_index])
+            words.append(self.chars(char_ids))
         if self.morph is not None:
-            parts.append(torch.relu(self.morph(morph))[word_index])
+            words.append(torch.relu(self.morph(morph)))
         if self.vectors is not None:
-            parts.append(self.vectors(vector_keys))
-        return torch.relu(self.project(self.dropout(torch.cat(parts, dim=1))))
+            words.append(self.vectors(vector_keys))
+        words_projected = self.project_words(self.dropout(torch.cat(words, dim=1)))
+        return torch.relu(tokens + words_projected[word_index])
 
     def forward(
         self,
