@@ -12,6 +12,7 @@ from spacy_ru_nn.corpora.factru import (
     CorpusFormatError,
     convert_folder,
     resolve_overlaps,
+    fold_documents,
     split_documents,
 )
 
@@ -96,14 +97,37 @@ def test_split_by_document_is_seeded():
     assert [d.text for d in split_documents(docs, 0.2, seed=1)[1]] != [d.text for d in dev]
 
 
+def test_folds_hold_out_every_document_exactly_once():
+    docs = [spacy.blank("ru").make_doc(f"документ {i}") for i in range(10)]
+    folds = fold_documents(docs, 3, seed=0)
+    held_out = [d.text for _, dev in folds for d in dev]
+    assert sorted(held_out) == sorted(d.text for d in docs)
+    assert sorted(len(dev) for _, dev in folds) == [3, 3, 4]
+    for train, dev in folds:
+        assert len(train) + len(dev) == 10
+        assert {d.text for d in train}.isdisjoint({d.text for d in dev})
+    with pytest.raises(ValueError, match="n_folds"):
+        fold_documents(docs, 1, seed=0)
+
+
 def test_cli_writes_docbins_and_reports(corpus, tmp_path):
-    result = CliRunner().invoke(app, ["convert", "factru", str(corpus), str(tmp_path / "out"), "--dev-fraction", "0.5"])
+    result = CliRunner().invoke(app, ["convert", "factru", str(corpus), str(tmp_path / "out"), "--dev-fraction", "0.5", "--n-folds", "2"])
     assert result.exit_code == 0, result.output
     assert "3 entity spans kept" in result.output and "1 spans dropped" in result.output
     nlp = spacy.blank("ru")
     counts = {name: len(list(DocBin().from_disk(tmp_path / "out" / f"{name}.spacy").get_docs(nlp.vocab))) for name in ("train", "dev", "test")}
     assert counts == {"train": 1, "dev": 1, "test": 1}
     assert len(list(DocBin().from_disk(tmp_path / "out" / "devset.spacy").get_docs(nlp.vocab))) == 2
+    for fold in ("fold_0", "fold_1"):
+        held_out = DocBin().from_disk(tmp_path / "out" / "folds" / fold / "dev.spacy")
+        assert len(held_out) == 1
+
+
+def test_cli_warns_when_there_are_fewer_documents_than_folds(corpus, tmp_path):
+    result = CliRunner().invoke(app, ["convert", "factru", str(corpus), str(tmp_path / "out"), "--n-folds", "3"])
+    assert result.exit_code == 0, result.output
+    assert "3 folds need at least 3 devset documents, there are 2" in " ".join(result.output.split())
+    assert not (tmp_path / "out" / "folds").exists()
 
 
 def test_cli_stops_on_bad_record_with_a_message(corpus, tmp_path):

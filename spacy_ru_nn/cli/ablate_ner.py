@@ -1,8 +1,10 @@
 """`ablate-ner`: switch each feature of the NER model off in turn, train with the same
 schedule as `train-ner`, score on the testset and print one table."""
 import json
+import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -10,6 +12,7 @@ import typer
 from wasabi import msg
 
 from ._app import app
+from .cv_ner import ONE_THREAD
 from ._tables import markdown_table
 
 # name, config overrides
@@ -36,28 +39,37 @@ def ablate_ner(
     seed: int = typer.Option(0, help="Training seed"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Markdown table"),
     reuse: bool = typer.Option(True, help="Reuse a variant already trained in training_dir"),
+    jobs: int = typer.Option(1, help="Variants trained at once, one CPU thread each (timing runs one at a time)"),
 ) -> None:
     """Train every variant, evaluate it on the testset, and print one table."""
-    rows = []
-    for name, overrides in VARIANTS:
+
+    def train(variant: Tuple[str, Dict[str, str]]) -> None:
+        name, overrides = variant
         out_dir = training_dir / _slug(name)
-        model = out_dir / "model-last"
-        if not (reuse and model.exists()):
-            msg.info(f"Training '{name}'")
-            cmd = [
-                sys.executable, "-m", "spacy", "train", str(config), "--output", str(out_dir),
-                "--paths.train", str(corpus / "devset.spacy"), "--paths.dev", str(corpus / "dev.spacy"),
-                "--training.max_steps", str(steps), "--training.patience", "0",
-                "--system.seed", str(seed),
-            ]  # fmt: skip
-            for key, value in overrides.items():
-                cmd += [f"--{key}", value]
-            subprocess.run(cmd, check=True, capture_output=True)
+        if reuse and (out_dir / "model-last").exists():
+            return
+        msg.info(f"Training '{name}'")
+        cmd = [
+            sys.executable, "-m", "spacy", "train", str(config), "--output", str(out_dir),
+            "--paths.train", str(corpus / "devset.spacy"), "--paths.dev", str(corpus / "dev.spacy"),
+            "--training.max_steps", str(steps), "--training.patience", "0",
+            "--system.seed", str(seed),
+        ]  # fmt: skip
+        for key, value in overrides.items():
+            cmd += [f"--{key}", value]
+        subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, **ONE_THREAD})
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(train, VARIANTS))
+    rows = []
+    for name, _ in VARIANTS:
+        out_dir = training_dir / _slug(name)
         metrics_path = out_dir / "test_metrics.json"
         subprocess.run(
-            [sys.executable, "-m", "spacy_ru_nn", "evaluate-ner", str(model), str(corpus / "test.spacy"), "--output", str(metrics_path)],
+            [sys.executable, "-m", "spacy_ru_nn", "evaluate-ner", str(out_dir / "model-last"), str(corpus / "test.spacy"), "--output", str(metrics_path)],
             check=True,
             capture_output=True,
+            env={**os.environ, **ONE_THREAD},
         )
         result = json.loads(metrics_path.read_text(encoding="utf8"))
         entity, token = result["entity"], result["token_io"]["per_type"]

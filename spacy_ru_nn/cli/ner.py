@@ -11,7 +11,7 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 from wasabi import msg
 
-from ..corpora.factru import CorpusFormatError, convert_folder, split_documents
+from ..corpora.factru import CorpusFormatError, convert_folder, fold_documents, split_documents
 from ..ner_metrics import token_io_prf
 from ._app import app, convert_app
 from ._tables import markdown_table
@@ -22,13 +22,14 @@ def convert_factru(
     source: Path = typer.Argument(..., help="factRuEval-2016 folder holding devset/ and testset/"),
     output_dir: Path = typer.Argument(..., help="Where train.spacy, dev.spacy and test.spacy go"),
     dev_fraction: float = typer.Option(0.2, help="Share of devset documents held out for early stopping"),
-    seed: int = typer.Option(0, help="Seed of the document-level train/dev split"),
+    seed: int = typer.Option(0, help="Seed of the document-level train/dev split and the folds"),
+    n_folds: int = typer.Option(3, help="Cross-validation folds of the devset, by document, for cv-ner (0: none)"),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed records (counted) instead of stopping"),
 ) -> None:
     """devset -> train + held-out dev (split by document, seeded); testset -> test.
 
-    devset.spacy holds all devset documents, for the final fit once the held-out documents
-    have chosen the training schedule.
+    devset.spacy holds all devset documents, for the final fit once model selection has
+    chosen the training schedule; folds/fold_K/{train,dev}.spacy are for `cv-ner`.
     """
     nlp = spacy.blank("ru")
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -44,6 +45,15 @@ def convert_factru(
         n_tokens = sum(len(doc) for doc in docs)
         n_ents = sum(len(doc.ents) for doc in docs)
         msg.good(f"{name}: {len(docs)} docs, {n_tokens} tokens, {n_ents} entities -> {output_dir / name}.spacy")
+    if n_folds > len(dev_docs):
+        msg.warn(f"No cross-validation folds: {n_folds} folds need at least {n_folds} devset documents, there are {len(dev_docs)}")
+    elif n_folds:
+        for fold, (fold_train, fold_dev) in enumerate(fold_documents(dev_docs, n_folds, seed)):
+            fold_dir = output_dir / "folds" / f"fold_{fold}"
+            fold_dir.mkdir(parents=True, exist_ok=True)
+            DocBin(docs=fold_train, store_user_data=True).to_disk(fold_dir / "train.spacy")
+            DocBin(docs=fold_dev, store_user_data=True).to_disk(fold_dir / "dev.spacy")
+        msg.good(f"{n_folds} cross-validation folds of the devset -> {output_dir / 'folds'}")
     for name, stats in (("devset", dev_stats), ("testset", test_stats)):
         msg.info(name)
         print(stats.report())

@@ -221,3 +221,20 @@ def split_documents(docs: Sequence[Doc], dev_fraction: float, seed: int) -> Tupl
     train = [doc for i, doc in enumerate(docs) if i not in dev_ids]
     dev = [doc for i, doc in enumerate(docs) if i in dev_ids]
     return train, dev
+
+
+def fold_documents(docs: Sequence[Doc], n_folds: int, seed: int) -> List[Tuple[List[Doc], List[Doc]]]:
+    """(train, held-out) pairs of k-fold cross-validation by document: each document is held
+    out exactly once, so every devset document counts in the mean score."""
+    if not 2 <= n_folds <= len(docs):
+        raise ValueError(f"n_folds must be between 2 and the number of documents ({len(docs)}), got {n_folds}")
+    order = list(range(len(docs)))
+    random.Random(seed).shuffle(order)
+    fold_of = {doc_index: position % n_folds for position, doc_index in enumerate(order)}
+    return [
+        (
+            [doc for i, doc in enumerate(docs) if fold_of[i] != fold],
+            [doc for i, doc in enumerate(docs) if fold_of[i] == fold],
+        )
+        for fold in range(n_folds)
+    ]

@@ -1,0 +1,46 @@
+"""`cv-ner` end to end on the two-document fixture: folds, per-fold scores, the mean curve."""
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from spacy_ru_nn.cli import app
+
+FIXTURE = Path(__file__).parent / "fixtures" / "factru"
+CONFIG = Path(__file__).parent.parent / "configs" / "ner.cfg"
+TINY = [
+    "--components.bilstm_ner.model.width", "16",
+    "--components.bilstm_ner.model.vectors", "null",
+    "--components.bilstm_ner.model.char_filters", "0",
+    "--training.batcher.size", "50",
+]  # fmt: skip
+
+
+def test_cv_ner_scores_each_fold_and_picks_a_step(tmp_path):
+    runner = CliRunner()
+    converted = runner.invoke(app, ["convert", "factru", str(FIXTURE), str(tmp_path / "corpus"), "--n-folds", "2"])
+    assert converted.exit_code == 0, converted.output
+    output = tmp_path / "cv.json"
+    args = [
+        "cv-ner", str(CONFIG), str(tmp_path / "corpus" / "folds"),
+        "--training-dir", str(tmp_path / "training"), "--steps", "4", "--eval-frequency", "2",
+        "--jobs", "2", "--output", str(output), *TINY,
+    ]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(output.read_text(encoding="utf8"))
+    assert [fold["fold"] for fold in report["folds"]] == ["fold_0", "fold_1"]
+    assert report["summary"]["overrides"]["components.bilstm_ner.model.width"] == 16
+    assert sorted(report["summary"]["mean_curve"]) == ["2", "4"]
+    assert report["summary"]["best_step"] in (2, 4)
+    assert len(report["summary"]["entity_f"]) == 2
+    for fold in report["folds"]:
+        assert 0.0 <= fold["entity"]["ents_f"] <= 1.0
+        assert (tmp_path / "training" / fold["fold"] / "model-last").is_dir()
+    assert output.with_suffix(".md").read_text(encoding="utf8").startswith("|")
+
+
+def test_cv_ner_without_folds_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(app, ["cv-ner", str(CONFIG), str(tmp_path)])
+    assert result.exit_code == 1
+    assert "No folds" in result.output
