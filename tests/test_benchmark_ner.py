@@ -6,7 +6,7 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 from spacy_ru_nn.cli import app
-from spacy_ru_nn.cli.benchmark_ner import _table
+from spacy_ru_nn.cli.benchmark_ner import _table, median_run
 from spacy_ru_nn.corpora.factru import convert_folder
 
 FIXTURE = Path(__file__).parent / "fixtures" / "factru"
@@ -38,3 +38,10 @@ def test_table_reports_speed_relative_to_slovnet():
     ratio = header.index("x slovnet")
     assert rows[0][ratio] == "1.50" and rows[1][ratio] == "1.00"
     assert rows[0][header.index("F ORG")] == "0.000"
+
+
+def test_median_run_keeps_every_speed():
+    runs = [{"words_per_second": speed, "load_seconds": speed / 1000} for speed in (300.0, 100.0, 200.0)]
+    median = median_run(runs)
+    assert median["words_per_second"] == 200.0 and median["load_seconds"] == 0.2
+    assert median["words_per_second_runs"] == [300.0, 100.0, 200.0]
