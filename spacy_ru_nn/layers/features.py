@@ -10,6 +10,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.attrs import LOWER, ORTH, SENT_START, intify_attr
+from spacy.strings import hash_string
 from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats2d, Ints1d, Ints2d, Ints3d
@@ -144,7 +145,53 @@ class LexicalFeatures:
             forms = {word.lower(), *(p.normal_form for p in parses)}
             flags = [not forms.isdisjoint(entries) for entries in self.gazetteers]
             parts.append(numpy.asarray(flags, dtype=numpy.float32))
-        return numpy.concatenate(parts)
+        return dequantize(quantize(numpy.concatenate(parts)))
+
+
+def quantize(features: numpy.ndarray) -> numpy.ndarray:
+    """Lexical features in [0, 1] as bytes: the precomputed lexicon stores them this way, and
+    words computed on the fly are rounded the same, so both paths give equal features."""
+    return numpy.round(features * 255).astype(numpy.uint8)
+
+
+def dequantize(codes: numpy.ndarray) -> numpy.ndarray:
+    return codes.astype(numpy.float32) / numpy.float32(255)
+
+
+def build_lexicon(featurizer: Model, words: Sequence[str]) -> None:
+    """Precompute the lexical features of `words` (the vector table's vocabulary) and store
+    them in the featurizer, so that pymorphy3 runs only for words outside it.
+
+    Features depend on the lowercase form only (pymorphy3 lowercases), so rows are keyed by
+    spaCy's LOWER hash. Distinct rows are stored once: 250K words share ~25K rows.
+    """
+    featurizer.attrs["lexicon_keys"] = featurizer.attrs["lexicon_index"] = featurizer.attrs["lexicon_table"] = None
+    words = sorted({word.lower() for word in words})
+    if not words or not n_lexical_features(featurizer.attrs["use_morphology"], featurizer.attrs["gazetteer_sources"]):
+        return
+    compute = _lexical_cache(featurizer).compute
+    codes = numpy.stack([quantize(compute(word)) for word in words])
+    table, index = numpy.unique(codes, axis=0, return_inverse=True)
+    keys = numpy.fromiter((hash_string(word) for word in words), dtype=numpy.uint64, count=len(words))
+    order = numpy.argsort(keys)
+    featurizer.attrs["lexicon_keys"] = keys[order]
+    index_type = numpy.uint16 if len(table) <= numpy.iinfo(numpy.uint16).max else numpy.uint32
+    featurizer.attrs["lexicon_index"] = index.reshape(-1)[order].astype(index_type)
+    featurizer.attrs["lexicon_table"] = table
+
+
+def lexical_features(model: Model, orths: numpy.ndarray, lowers: numpy.ndarray, strings) -> numpy.ndarray:
+    """Lexical features per distinct word: from the lexicon where it has the word, else computed."""
+    keys = model.attrs["lexicon_keys"]
+    if keys is None or not len(keys):
+        return _lexical_cache(model).lookup(orths, strings)
+    rows = numpy.searchsorted(keys, lowers).clip(max=len(keys) - 1)
+    found = keys[rows] == lowers
+    features = numpy.empty((len(orths), model.attrs["lexicon_table"].shape[1]), dtype=numpy.float32)
+    features[found] = dequantize(model.attrs["lexicon_table"][model.attrs["lexicon_index"][rows[found]]])
+    if not found.all():
+        features[~found] = _lexical_cache(model).lookup(orths[~found], strings)
+    return features
 
 
 @lru_cache(maxsize=1)
@@ -187,6 +234,7 @@ def TokenFeaturizer(
     use_chars: bool,
     use_morphology: bool,
     gazetteers: Sequence[str] = (),
+    use_lexicon: bool = False,
     window: int,
 ) -> Model[List[Doc], TokenFeatures]:
     """Featurize docs for the encoder. Gazetteer entries are read by `load_gazetteers` at
@@ -206,10 +254,14 @@ def TokenFeaturizer(
             "use_chars": use_chars,
             "use_morphology": use_morphology,
             "gazetteer_sources": list(gazetteers),
+            "use_lexicon": use_lexicon,
             "gazetteer_entries": None,
             "window": window,
             "char_cache": WordCache(partial(char_ids, n_chars=n_chars, max_chars=max_chars)),
             "lexical_cache": None,
+            "lexicon_keys": None,
+            "lexicon_index": None,
+            "lexicon_table": None,
         },
     )
 
@@ -275,7 +327,8 @@ def featurize_forward(
     n_lexical = n_lexical_features(model.attrs["use_morphology"], model.attrs["gazetteer_sources"])
     if n_lexical:
         if len(unique):
-            morph = _lexical_cache(model).lookup(unique, strings)
+            lowers = numpy.ascontiguousarray(table[first_seen, -2])
+            morph = lexical_features(model, unique, lowers, strings)
         else:
             morph = numpy.zeros((0, n_lexical), dtype=numpy.float32)
     features = TokenFeatures(

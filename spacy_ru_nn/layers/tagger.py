@@ -10,9 +10,9 @@ from thinc.initializers import zero_init
 from thinc.types import Floats2d
 
 from .crf import CRFTransitions
-from .features import TokenFeatures, load_gazetteers
+from .features import TokenFeatures, build_lexicon, load_gazetteers
 from .torch_modules import BiLSTMTokenEncoder
-from .vectors import load_navec_table
+from .vectors import load_navec_table, load_navec_words
 
 
 def TorchTokenEncoder(module: BiLSTMTokenEncoder) -> Model[TokenFeatures, Floats2d]:
@@ -106,7 +106,15 @@ def tagger_init(
         if not crf.has_dim("nO"):
             crf.set_dim("nO", output_layer.get_dim("nO"))
         crf.initialize()
-    load_gazetteers(model.get_ref("featurizer"))
+    featurizer = model.get_ref("featurizer")
+    load_gazetteers(featurizer)
+    if featurizer.attrs["use_lexicon"]:
+        if not model.attrs["vectors"]:
+            raise ValueError(
+                "lexicon = true precomputes grammemes for the vector table's words: set "
+                "`vectors` ('natasha' or a navec .tar path) or set lexicon = false."
+            )
+        build_lexicon(featurizer, load_navec_words(model.attrs["vectors"]))
     module: BiLSTMTokenEncoder = model.get_ref("encoder").shims[0]._model
     if module.vectors is not None:
         source = model.attrs["vectors"]

@@ -5,7 +5,7 @@ packaged pipeline never reads the navec file again.
 """
 from functools import lru_cache
 from pathlib import Path
-from typing import Tuple, Union
+from typing import List, Tuple, Union
 
 import numpy
 from spacy.strings import hash_string
@@ -44,3 +44,11 @@ def load_navec_table(source: Union[str, Path]) -> Tuple[numpy.ndarray, numpy.nda
     codes = numpy.ascontiguousarray(navec.pq.indexes[keep], dtype=numpy.uint8)
     codebook = numpy.array(navec.pq.codes, dtype=numpy.float32)  # a writable copy
     return keys, codes, codebook
+
+
+def load_navec_words(source: Union[str, Path]) -> List[str]:
+    """The words of a navec table, without its special tokens."""
+    from navec import Navec
+
+    words = Navec.load(str(resolve_navec_path(source))).vocab.words
+    return [word for word in words if word not in SPECIAL_WORDS]

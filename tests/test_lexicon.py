@@ -1,0 +1,70 @@
+"""The precomputed lexicon: the same features as pymorphy3 on the fly, saved with the model."""
+import numpy
+import pytest
+import spacy
+
+from conftest import SMALL_NER_MODEL, make_ner_examples, train_ner
+from spacy_ru_nn.layers.features import build_lexicon
+
+WORDS = ["александр", "пушкин", "родился", "в", "москве", "москва", "газпром", "."]
+TEXT = "Александр Пушкин родился в Москве, а Zyxqwv — нет."
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    nlp = spacy.blank("ru")
+    nlp, _ = train_ner(nlp, make_ner_examples(nlp), steps=5, model={**SMALL_NER_MODEL, "gazetteers": ["first"]})
+    return nlp
+
+
+def featurizer_of(nlp):
+    return nlp.get_pipe("bilstm_ner").model.get_ref("featurizer")
+
+
+def test_lexicon_gives_the_features_computed_on_the_fly(nlp):
+    featurizer = featurizer_of(nlp)
+    doc = nlp.make_doc(TEXT)
+    on_the_fly, _ = featurizer([doc], False)
+    build_lexicon(featurizer, WORDS)
+    try:
+        assert featurizer.attrs["lexicon_keys"].shape == (len(set(WORDS)),)
+        from_lexicon, _ = featurizer([doc], False)
+        numpy.testing.assert_array_equal(from_lexicon.morph, on_the_fly.morph)
+        # Words outside the lexicon (Zyxqwv, "нет") are still analysed.
+        assert from_lexicon.morph.shape[0] == len({t.orth for t in doc})
+    finally:
+        build_lexicon(featurizer, [])
+
+
+def test_lexicon_rows_are_shared_between_words(nlp):
+    featurizer = featurizer_of(nlp)
+    build_lexicon(featurizer, [",", ".", "!", "москва"])
+    try:
+        # Punctuation marks have the same grammemes (PNCT) and share one row.
+        assert featurizer.attrs["lexicon_table"].shape[0] == 2
+    finally:
+        build_lexicon(featurizer, [])
+
+
+def test_lexicon_is_saved_with_the_model(nlp):
+    featurizer = featurizer_of(nlp)
+    build_lexicon(featurizer, WORDS)
+    try:
+        data = nlp.to_bytes()
+        expected = [(e.text, e.label_) for e in nlp(TEXT).ents]
+    finally:
+        build_lexicon(featurizer, [])
+    config = {"model": {**SMALL_NER_MODEL, "gazetteers": ["first"]}}
+    loaded = spacy.blank("ru")
+    loaded.add_pipe("bilstm_ner", config=config)
+    loaded.from_bytes(data)
+    keys = featurizer_of(loaded).attrs["lexicon_keys"]
+    assert keys.dtype == numpy.uint64 and len(keys) == len(set(WORDS))
+    assert [(e.text, e.label_) for e in loaded(TEXT).ents] == expected
+
+
+def test_lexicon_needs_vectors():
+    nlp = spacy.blank("ru")
+    model = {**SMALL_NER_MODEL, "vectors": None, "lexicon": True}
+    with pytest.raises(ValueError, match="lexicon = true precomputes"):
+        train_ner(nlp, make_ner_examples(nlp), steps=1, model=model)
