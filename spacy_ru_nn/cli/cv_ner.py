@@ -51,7 +51,8 @@ def _evaluate(model: Path, data: Path, output: Path) -> Dict:
 
 
 def _curve(scores_path: Path) -> Dict[int, float]:
-    return {row["step"]: row["scores"]["ents_f"] for row in srsly.read_jsonl(scores_path) if row["step"]}
+    # ConsoleLogger.v3 writes scores as percentages.
+    return {row["step"]: row["scores"]["ents_f"] / 100 for row in srsly.read_jsonl(scores_path) if row["step"]}
 
 
 def _mean_sd(values: List[float]) -> str:
