@@ -45,3 +45,14 @@ def test_median_run_keeps_every_speed():
     median = median_run(runs)
     assert median["words_per_second"] == 200.0 and median["load_seconds"] == 0.2
     assert median["words_per_second_runs"] == [300.0, 100.0, 200.0]
+
+
+def test_ablation_row_reports_mean_and_spread_over_seeds():
+    from spacy_ru_nn.cli.ablate_ner import _row
+
+    def run(f, speed):
+        return {"entity": {"ents_f": f}, "token_io": {"per_type": {"PER": {"f": f}}}, "words_per_second": speed}
+
+    assert _row("one", [run(0.8, 20000.0)]) == ("one", "0.800", "0.800", "0.000", "0.000", "20,000")
+    three = _row("three", [run(0.80, 20000.0), run(0.81, 22000.0), run(0.79, 21000.0)])
+    assert three[1] == "0.800 ± 0.010" and three[-1] == "21,000 ± 1,000"

@@ -1,33 +1,43 @@
-"""`ablate-ner`: switch each feature of the NER model off in turn, train with the same
-schedule as `train-ner`, score on the testset and print one table."""
+"""`ablate-ner`: switch each feature of the NER model on or off in turn, train with the same
+schedule as `train-ner`, score on the testset and print one table; the full model is also
+trained with more seeds, for its mean and spread."""
 import json
 import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from statistics import mean, stdev
 from typing import Dict, List, Optional, Tuple
 
 import typer
 from wasabi import msg
 
 from ._app import app
-from .cv_ner import ONE_THREAD
 from ._tables import markdown_table
+from .cv_ner import ONE_THREAD
 
-# name, config overrides
+MODEL = "components.bilstm_ner.model"
+# name, config overrides (relative to configs/ner.cfg)
 VARIANTS: List[Tuple[str, Dict[str, str]]] = [
     ("full model", {}),
-    ("- navec vectors", {"components.bilstm_ner.model.vectors": "null"}),
-    ("- character CNN", {"components.bilstm_ner.model.char_filters": "0"}),
-    ("- pymorphy3 grammemes", {"components.bilstm_ner.model.morphology": "false"}),
-    ("- CRF (softmax per token)", {"components.bilstm_ner.model.crf": "false"}),
+    ("- navec vectors", {f"{MODEL}.vectors": "null", f"{MODEL}.lexicon": "false"}),
+    ("- pymorphy3 grammemes", {f"{MODEL}.morphology": "false"}),
+    ("- CRF (softmax per token)", {f"{MODEL}.crf": "false"}),
+    ("- precomputed lexicon", {f"{MODEL}.lexicon": "false"}),
+    ("+ character CNN", {f"{MODEL}.char_filters": "64"}),
+    ("+ name gazetteers", {f"{MODEL}.gazetteers": '["first","last"]'}),
     ("IO tags instead of BIO", {"components.bilstm_ner.tag_scheme": '"IO"'}),
 ]
+LABELS = ("PER", "LOC", "ORG")
 
 
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+
+
+def _seeds(value: str) -> List[int]:
+    return [int(seed) for seed in value.split(",") if seed.strip()]
 
 
 @app.command("ablate-ner")
@@ -36,21 +46,27 @@ def ablate_ner(
     corpus: Path = typer.Argument(..., help="Folder with devset.spacy, dev.spacy and test.spacy"),
     training_dir: Path = typer.Option(Path("training/ablation"), help="Where the variants are trained"),
     steps: int = typer.Option(1000, help="Training steps on the whole devset (as train-ner)"),
-    seed: int = typer.Option(0, help="Training seed"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Markdown table"),
+    seeds: str = typer.Option("0,1,2", help="Seeds of the full model; the variants use the first"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Markdown table (and .json beside it)"),
     reuse: bool = typer.Option(True, help="Reuse a variant already trained in training_dir"),
-    jobs: int = typer.Option(1, help="Variants trained at once, one CPU thread each (timing runs one at a time)"),
+    jobs: int = typer.Option(1, help="Trainings at once, one CPU thread each (evaluation runs one at a time)"),
 ) -> None:
     """Train every variant, evaluate it on the testset, and print one table."""
+    seed_list = _seeds(seeds)
+    runs: List[Tuple[str, int, Dict[str, str]]] = [(name, seed_list[0], overrides) for name, overrides in VARIANTS]
+    runs += [("full model", seed, {}) for seed in seed_list[1:]]
 
-    def train(variant: Tuple[str, Dict[str, str]]) -> None:
-        name, overrides = variant
-        out_dir = training_dir / _slug(name)
-        if reuse and (out_dir / "model-last").exists():
+    def out_dir(name: str, seed: int) -> Path:
+        return training_dir / (_slug(name) if seed == seed_list[0] else f"{_slug(name)}-seed{seed}")
+
+    def train(run: Tuple[str, int, Dict[str, str]]) -> None:
+        name, seed, overrides = run
+        directory = out_dir(name, seed)
+        if reuse and (directory / "model-last").exists():
             return
-        msg.info(f"Training '{name}'")
+        msg.info(f"Training '{name}' (seed {seed})")
         cmd = [
-            sys.executable, "-m", "spacy", "train", str(config), "--output", str(out_dir),
+            sys.executable, "-m", "spacy", "train", str(config), "--output", str(directory),
             "--paths.train", str(corpus / "devset.spacy"), "--paths.dev", str(corpus / "dev.spacy"),
             "--training.max_steps", str(steps), "--training.patience", "0",
             "--system.seed", str(seed),
@@ -60,29 +76,44 @@ def ablate_ner(
         subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, **ONE_THREAD})
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(train, VARIANTS))
-    rows = []
-    for name, _ in VARIANTS:
-        out_dir = training_dir / _slug(name)
-        metrics_path = out_dir / "test_metrics.json"
+        list(pool.map(train, runs))
+    results: Dict[str, Dict] = {}
+    for name, seed, _ in runs:
+        directory = out_dir(name, seed)
+        metrics_path = directory / "test_metrics.json"
         subprocess.run(
-            [sys.executable, "-m", "spacy_ru_nn", "evaluate-ner", str(out_dir / "model-last"), str(corpus / "test.spacy"), "--output", str(metrics_path)],
+            [sys.executable, "-m", "spacy_ru_nn", "evaluate-ner", str(directory / "model-last"), str(corpus / "test.spacy"), "--output", str(metrics_path)],
             check=True,
             capture_output=True,
             env={**os.environ, **ONE_THREAD},
         )
-        result = json.loads(metrics_path.read_text(encoding="utf8"))
-        entity, token = result["entity"], result["token_io"]["per_type"]
-        rows.append((
-            name,
-            f"{entity['ents_f']:.3f}",
-            *(f"{token.get(label, {}).get('f', 0.0):.3f}" for label in ("PER", "LOC", "ORG")),
-            f"{result['words_per_second']:,.0f}",
-        ))  # fmt: skip
-        msg.good(f"{name}: entity F1 {entity['ents_f']:.3f}")
+        results[f"{name} (seed {seed})"] = json.loads(metrics_path.read_text(encoding="utf8"))
+        msg.good(f"{name}, seed {seed}: entity F1 {results[f'{name} (seed {seed})']['entity']['ents_f']:.3f}")
     header = ("variant", "entity F", "IO F PER", "IO F LOC", "IO F ORG", "words/s")
+    rows = [_row(name, [results[f"{name} (seed {seed_list[0]})"]]) for name, _ in VARIANTS]
+    if len(seed_list) > 1:
+        full = [results[f"full model (seed {seed})"] for seed in seed_list]
+        rows.append(_row(f"full model, seeds {', '.join(map(str, seed_list))}", full))
     msg.table(rows, header=header, divider=True)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(markdown_table(header, rows), encoding="utf8")
+        output.with_suffix(".json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf8")
         msg.good(f"Saved the table to {output}")
+
+
+def _row(name: str, results: List[Dict]) -> Tuple[str, ...]:
+    """One table row; over several runs, mean ± sd of every score."""
+
+    def cell(values: List[float], fmt: str = ".3f") -> str:
+        if len(values) == 1:
+            return format(values[0], fmt)
+        return f"{mean(values):{fmt}} ± {stdev(values):{fmt}}"
+
+    token = [r["token_io"]["per_type"] for r in results]
+    return (
+        name,
+        cell([r["entity"]["ents_f"] for r in results]),
+        *(cell([t.get(label, {}).get("f", 0.0) for t in token]) for label in LABELS),
+        cell([r["words_per_second"] for r in results], ",.0f"),
+    )

@@ -31,7 +31,7 @@ attrs = ["PREFIX", "SUFFIX", "SHAPE"]
 rows = [1000, 5000, 500]
 hash_width = 64
 char_width = 32
-char_filters = 64
+char_filters = 0
 char_kernel = 3
 max_chars = 20
 n_chars = 2048
@@ -41,6 +41,8 @@ vectors = "natasha"
 vectors_width = 300
 window = 512
 crf = true
+gazetteers = []
+lexicon = true
 """
 DEFAULT_NER_MODEL = Config().from_str(default_model_config)["model"]
 
