@@ -169,3 +169,30 @@ def test_use_params_swaps_in_torch_encoder_averages(ru_nlp):
         doc = ru_nlp("Александр Пушкин родился в Москве.")
     assert all(torch.equal(p, trained[name]) for name, p in module.named_parameters())
     assert_valid_ents(doc)
+
+
+def test_training_and_inference_paths_of_the_encoder_agree(trained_ner):
+    """Inference projects word features once per distinct word; training once per token."""
+    import torch
+
+    featurizer = trained_ner.get_pipe("bilstm_ner").model.get_ref("featurizer")
+    encoder = trained_ner.get_pipe("bilstm_ner").model.get_ref("encoder")
+    module = encoder.shims[0]._model
+    features, _ = featurizer([trained_ner.make_doc(text) for text, _ in RU_SENTENCES * 2], False)
+    inputs = [None if a is None else torch.as_tensor(a) for a in (features.hash_ids, features.word_index, features.char_ids, features.morph, features.vector_keys)]
+    lengths = torch.as_tensor(features.seq_lengths)
+    rates = {m: m.p for m in module.modules() if isinstance(m, torch.nn.Dropout)}
+    try:
+        for m in rates:
+            m.p = 0.0
+        with torch.no_grad():
+            module.train()
+            per_token = module(*inputs, lengths)
+            module.eval()
+            per_word = module(*inputs, lengths)
+    finally:
+        for m, p in rates.items():
+            m.p = p
+        module.eval()
+    assert features.morph.shape[0] < features.word_index.shape[0]  # words repeat
+    torch.testing.assert_close(per_token, per_word, rtol=1e-5, atol=1e-6)

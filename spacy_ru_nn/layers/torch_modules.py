@@ -147,8 +147,8 @@ class BiLSTMTokenEncoder(nn.Module):
             + vectors_width
         )
         self.dropout = nn.Dropout(dropout)
-        # One projection of [hashed attrs; word features], split in two so that the word part
-        # is computed once per distinct word of the batch, not once per token.
+        # One projection of [hashed attrs; word features], split in two so that at inference
+        # the word part is computed once per distinct word of the batch, not once per token.
         self.project_tokens = nn.Linear(hash_width * len(hash_rows), width)
         self.project_words = nn.Linear(word_width, width, bias=False) if word_width else None
         self.lstm = BiLSTM(width, depth, dropout)
@@ -173,8 +173,12 @@ class BiLSTMTokenEncoder(nn.Module):
             words.append(torch.relu(self.morph(morph)))
         if self.vectors is not None:
             words.append(self.vectors(vector_keys))
-        words_projected = self.project_words(self.dropout(torch.cat(words, dim=1)))
-        return torch.relu(tokens + words_projected[word_index])
+        per_word = torch.cat(words, dim=1)
+        if self.training:
+            # Dropout masks per token, as for any other input feature.
+            return torch.relu(tokens + self.project_words(self.dropout(per_word[word_index])))
+        # The same linear map, applied once per distinct word instead of once per token.
+        return torch.relu(tokens + self.project_words(per_word)[word_index])
 
     def forward(
         self,
