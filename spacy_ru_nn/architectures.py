@@ -33,6 +33,7 @@ def build_bilstm_tagger_v1(
     crf: bool,
     gazetteers: List[str] = [],
     lexicon: bool = False,
+    word_dropout: float = 0.0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Token features -> BiLSTM -> per-token tag scores (the lecture's NER tagger).
 
@@ -57,6 +58,8 @@ def build_bilstm_tagger_v1(
     lexicon (bool): Precompute the grammemes and gazetteer flags of every word of the vector
         table at initialize (~10 s) and store them in the model (~4 MB), so that pymorphy3 runs
         only for words outside it: a cold pipeline runs ~20% faster.
+    word_dropout (float): In training, the share of tokens whose word vector is replaced by the
+        learned out-of-vocabulary vector, so the model learns to tag unseen names from context.
     """
     use_chars = char_filters > 0
     if vectors is None:
@@ -85,6 +88,7 @@ def build_bilstm_tagger_v1(
         width=width,
         depth=depth,
         dropout=0.0,
+        word_dropout=word_dropout,
     )
     return BiLSTMTagger(
         featurizer, TorchTokenEncoder(module), width=width, vectors=vectors, crf=crf

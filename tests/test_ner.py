@@ -196,3 +196,28 @@ def test_training_and_inference_paths_of_the_encoder_agree(trained_ner):
         module.eval()
     assert features.morph.shape[0] < features.word_index.shape[0]  # words repeat
     torch.testing.assert_close(per_token, per_word, rtol=1e-5, atol=1e-6)
+
+
+def test_word_dropout_hides_vectors_in_training_only():
+    import torch
+
+    from spacy_ru_nn.layers.torch_modules import BiLSTMTokenEncoder
+
+    torch.manual_seed(0)
+    module = BiLSTMTokenEncoder(
+        hash_rows=[10], hash_width=4, n_chars=0, char_width=0, char_filters=0, char_kernel=3,
+        n_morph=0, morph_width=0, vectors_width=4, width=8, depth=1, dropout=0.0, word_dropout=1.0,
+    )  # fmt: skip
+    keys = torch.tensor([1, 2, 3], dtype=torch.int64)
+    module.vectors.set_table(keys, torch.tensor([[0], [1], [2]], dtype=torch.uint8), torch.randn(1, 256, 4))
+    hash_ids = torch.zeros((3, 1, 4), dtype=torch.int64)
+    word_index = torch.arange(3)
+    lengths = torch.tensor([3])
+
+    def encode(vector_keys):
+        return module(hash_ids, word_index, None, None, vector_keys, lengths)
+
+    module.train()
+    torch.testing.assert_close(encode(keys), encode(torch.tensor([7, 8, 9])))
+    module.eval()
+    assert not torch.allclose(encode(keys), encode(torch.tensor([7, 8, 9])))

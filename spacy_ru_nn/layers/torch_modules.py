@@ -131,10 +131,12 @@ class BiLSTMTokenEncoder(nn.Module):
         width: int,
         depth: int,
         dropout: float,
+        word_dropout: float = 0.0,
         bucket_size: int = 8192,
     ) -> None:
         super().__init__()
         self.bucket_size = bucket_size
+        self.word_dropout = word_dropout
         self.hash_embeds = nn.ModuleList(
             nn.EmbeddingBag(rows, hash_width, mode="sum") for rows in hash_rows
         )
@@ -175,8 +177,15 @@ class BiLSTMTokenEncoder(nn.Module):
             words.append(self.vectors(vector_keys))
         per_word = torch.cat(words, dim=1)
         if self.training:
+            per_token = per_word[word_index]
+            if self.vectors is not None and self.word_dropout > 0:
+                # Some tokens read as out-of-vocabulary, as unseen names will at test time.
+                unknown = torch.rand(per_token.shape[0], 1, device=per_token.device) < self.word_dropout
+                vectors = per_token[:, -self.vectors.width :]
+                vectors = torch.where(unknown, self.vectors.oov.expand_as(vectors), vectors)
+                per_token = torch.cat([per_token[:, : -self.vectors.width], vectors], dim=1)
             # Dropout masks per token, as for any other input feature.
-            return torch.relu(tokens + self.project_words(self.dropout(per_word[word_index])))
+            return torch.relu(tokens + self.project_words(self.dropout(per_token)))
         # The same linear map, applied once per distinct word instead of once per token.
         return torch.relu(tokens + self.project_words(per_word)[word_index])
 
