@@ -162,11 +162,13 @@ def build_lexicon(featurizer: Model, words: Sequence[str]) -> None:
     """Precompute the lexical features of `words` (the vector table's vocabulary) and store
     them in the featurizer, so that pymorphy3 runs only for words outside it.
 
-    Features depend on the lowercase form only (pymorphy3 lowercases), so rows are keyed by
-    spaCy's LOWER hash. Distinct rows are stored once: 250K words share ~25K rows.
+    Features of longer words depend on the lowercase form only (pymorphy3 lowercases), so rows
+    are keyed by spaCy's LOWER hash. Distinct rows are stored once: 250K words share ~25K rows.
     """
     featurizer.attrs["lexicon_keys"] = featurizer.attrs["lexicon_index"] = featurizer.attrs["lexicon_table"] = None
-    words = sorted({word.lower() for word in words})
+    # pymorphy3 reads an upper-case single letter as an initial (Init, Name, Patr): those are
+    # the only words whose features depend on case, so they are always analysed on the fly.
+    words = sorted({word.lower() for word in words if len(word) > 1})
     if not words or not n_lexical_features(featurizer.attrs["use_morphology"], featurizer.attrs["gazetteer_sources"]):
         return
     compute = _lexical_cache(featurizer).compute
