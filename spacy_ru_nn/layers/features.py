@@ -163,7 +163,7 @@ def build_lexicon(featurizer: Model, words: Sequence[str]) -> None:
     them in the featurizer, so that pymorphy3 runs only for words outside it.
 
     Features of longer words depend on the lowercase form only (pymorphy3 lowercases), so rows
-    are keyed by spaCy's LOWER hash. Distinct rows are stored once: 250K words share ~25K rows.
+    are keyed by spaCy's LOWER hash. Distinct rows are stored once: 250K words share ~29K rows.
     """
     featurizer.attrs["lexicon_keys"] = featurizer.attrs["lexicon_index"] = featurizer.attrs["lexicon_table"] = None
     # pymorphy3 reads an upper-case single letter as an initial (Init, Name, Patr): those are
