@@ -4,30 +4,30 @@ trained with more seeds, for its mean and spread."""
 import json
 import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from statistics import mean, stdev
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import typer
 from wasabi import msg
 
 from ._app import app
 from ._tables import markdown_table
-from .cv_ner import ONE_THREAD
+from .benchmark_ner import ONE_THREAD
+from .cv_ner import evaluate_in_subprocess, train_command
 
 MODEL = "components.bilstm_ner.model"
 # name, config overrides (relative to configs/ner.cfg)
-VARIANTS: List[Tuple[str, Dict[str, str]]] = [
+VARIANTS: List[Tuple[str, Dict[str, Any]]] = [
     ("full model", {}),
-    ("- navec vectors", {f"{MODEL}.vectors": "null", f"{MODEL}.lexicon": "false"}),
-    ("- pymorphy3 grammemes", {f"{MODEL}.morphology": "false"}),
-    ("- CRF (softmax per token)", {f"{MODEL}.crf": "false"}),
-    ("- precomputed lexicon", {f"{MODEL}.lexicon": "false"}),
-    ("+ character CNN", {f"{MODEL}.char_filters": "64"}),
-    ("+ name gazetteers", {f"{MODEL}.gazetteers": '["first","last"]'}),
-    ("IO tags instead of BIO", {"components.bilstm_ner.tag_scheme": '"IO"'}),
+    ("- navec vectors", {f"{MODEL}.vectors": None, f"{MODEL}.lexicon": False}),
+    ("- pymorphy3 grammemes", {f"{MODEL}.morphology": False}),
+    ("- CRF (softmax per token)", {f"{MODEL}.crf": False}),
+    ("- precomputed lexicon", {f"{MODEL}.lexicon": False}),
+    ("+ character CNN", {f"{MODEL}.char_filters": 64}),
+    ("+ name gazetteers", {f"{MODEL}.gazetteers": ["first", "last"]}),
+    ("IO tags instead of BIO", {"components.bilstm_ner.tag_scheme": "IO"}),
 ]
 LABELS = ("PER", "LOC", "ORG")
 
@@ -53,26 +53,19 @@ def ablate_ner(
 ) -> None:
     """Train every variant, evaluate it on the testset, and print one table."""
     seed_list = _seeds(seeds)
-    runs: List[Tuple[str, int, Dict[str, str]]] = [(name, seed_list[0], overrides) for name, overrides in VARIANTS]
+    runs: List[Tuple[str, int, Dict[str, Any]]] = [(name, seed_list[0], overrides) for name, overrides in VARIANTS]
     runs += [("full model", seed, {}) for seed in seed_list[1:]]
 
     def out_dir(name: str, seed: int) -> Path:
         return training_dir / (_slug(name) if seed == seed_list[0] else f"{_slug(name)}-seed{seed}")
 
-    def train(run: Tuple[str, int, Dict[str, str]]) -> None:
+    def train(run: Tuple[str, int, Dict[str, Any]]) -> None:
         name, seed, overrides = run
         directory = out_dir(name, seed)
         if reuse and (directory / "model-last").exists():
             return
         msg.info(f"Training '{name}' (seed {seed})")
-        cmd = [
-            sys.executable, "-m", "spacy", "train", str(config), "--output", str(directory),
-            "--paths.train", str(corpus / "devset.spacy"), "--paths.dev", str(corpus / "dev.spacy"),
-            "--training.max_steps", str(steps), "--training.patience", "0",
-            "--system.seed", str(seed),
-        ]  # fmt: skip
-        for key, value in overrides.items():
-            cmd += [f"--{key}", value]
+        cmd = train_command(config, directory, corpus / "devset.spacy", corpus / "dev.spacy", steps, {**overrides, "system.seed": seed})
         subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, **ONE_THREAD})
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -80,15 +73,9 @@ def ablate_ner(
     results: Dict[str, Dict] = {}
     for name, seed, _ in runs:
         directory = out_dir(name, seed)
-        metrics_path = directory / "test_metrics.json"
-        subprocess.run(
-            [sys.executable, "-m", "spacy_ru_nn", "evaluate-ner", str(directory / "model-last"), str(corpus / "test.spacy"), "--output", str(metrics_path)],
-            check=True,
-            capture_output=True,
-            env={**os.environ, **ONE_THREAD},
-        )
-        results[f"{name} (seed {seed})"] = json.loads(metrics_path.read_text(encoding="utf8"))
-        msg.good(f"{name}, seed {seed}: entity F1 {results[f'{name} (seed {seed})']['entity']['ents_f']:.3f}")
+        key = f"{name} (seed {seed})"
+        results[key] = evaluate_in_subprocess(directory / "model-last", corpus / "test.spacy", directory / "test_metrics.json")
+        msg.good(f"{name}, seed {seed}: entity F1 {results[key]['entity']['ents_f']:.3f}")
     header = ("variant", "entity F", "IO F PER", "IO F LOC", "IO F ORG", "words/s")
     rows = [_row(name, [results[f"{name} (seed {seed_list[0]})"]]) for name, _ in VARIANTS]
     if len(seed_list) > 1:

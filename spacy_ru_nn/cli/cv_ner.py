@@ -20,27 +20,25 @@ from wasabi import msg
 
 from ._app import app
 from ._tables import markdown_table
+from .benchmark_ner import ONE_THREAD
 
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 LABELS = ("PER", "LOC", "ORG")
 
 
-def _train_fold(config: Path, fold_dir: Path, out_dir: Path, steps: int, eval_frequency: int, overrides: Dict[str, Any]) -> None:
+def train_command(config: Path, out_dir: Path, train: Path, dev: Path, steps: int, overrides: Dict[str, Any]) -> List[str]:
+    """`spacy train` for a fixed number of steps (no early stopping), with config overrides."""
     cmd = [
         sys.executable, "-m", "spacy", "train", str(config), "--output", str(out_dir),
-        "--paths.train", str(fold_dir / "train.spacy"), "--paths.dev", str(fold_dir / "dev.spacy"),
+        "--paths.train", str(train), "--paths.dev", str(dev),
         "--training.max_steps", str(steps), "--training.patience", "0",
-        "--training.eval_frequency", str(eval_frequency),
-        "--training.logger.output_file", str(out_dir / "scores.jsonl"),
     ]  # fmt: skip
     for key, value in overrides.items():
         cmd += [f"--{key}", srsly.json_dumps(value)]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with (out_dir / "train.log").open("w", encoding="utf8") as log:
-        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **ONE_THREAD})
+    return cmd
 
 
-def _evaluate(model: Path, data: Path, output: Path) -> Dict:
+def evaluate_in_subprocess(model: Path, data: Path, output: Path) -> Dict:
+    """`evaluate-ner` in its own one-thread process, so its words/s is its own."""
     subprocess.run(
         [sys.executable, "-m", "spacy_ru_nn", "evaluate-ner", str(model), str(data), "--output", str(output)],
         check=True,
@@ -48,6 +46,14 @@ def _evaluate(model: Path, data: Path, output: Path) -> Dict:
         env={**os.environ, **ONE_THREAD},
     )
     return json.loads(output.read_text(encoding="utf8"))
+
+
+def _train_fold(config: Path, fold_dir: Path, out_dir: Path, steps: int, eval_frequency: int, overrides: Dict[str, Any]) -> None:
+    cmd = train_command(config, out_dir, fold_dir / "train.spacy", fold_dir / "dev.spacy", steps, overrides)
+    cmd += ["--training.eval_frequency", str(eval_frequency), "--training.logger.output_file", str(out_dir / "scores.jsonl")]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "train.log").open("w", encoding="utf8") as log:
+        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **ONE_THREAD})
 
 
 def _curve(scores_path: Path) -> Dict[int, float]:
@@ -84,7 +90,7 @@ def cv_ner(
         list(pool.map(lambda pair: _train_fold(config, pair[0], pair[1], steps, eval_frequency, overrides), zip(fold_dirs, out_dirs)))
     folds = []
     for fold, out_dir in zip(fold_dirs, out_dirs):
-        result = _evaluate(out_dir / "model-last", fold / "dev.spacy", out_dir / "dev_metrics.json")
+        result = evaluate_in_subprocess(out_dir / "model-last", fold / "dev.spacy", out_dir / "dev_metrics.json")
         folds.append({"fold": fold.name, "curve": _curve(out_dir / "scores.jsonl"), **result})
     steps_seen = sorted(set.intersection(*(set(f["curve"]) for f in folds)))
     mean_curve = {step: mean(f["curve"][step] for f in folds) for step in steps_seen}

@@ -284,16 +284,12 @@ def _lexical_cache(model: Model) -> WordCache:
     cached = model.attrs["lexical_cache"]
     if cached is not None and cached[0] is entries:
         return cached[1]
-    if entries is None:
-        if model.attrs["gazetteer_sources"]:
-            raise ValueError(
-                f"The gazetteers {model.attrs['gazetteer_sources']} have not been read: "
-                "initialize the pipeline (nlp.initialize) before using it"
-            )
-        entries_or_none: Sequence[Sequence[str]] = []
-    else:
-        entries_or_none = entries
-    cache = WordCache(LexicalFeatures(model.attrs["use_morphology"], entries_or_none))
+    if entries is None and model.attrs["gazetteer_sources"]:
+        raise ValueError(
+            f"The gazetteers {model.attrs['gazetteer_sources']} have not been read: "
+            "initialize the pipeline (nlp.initialize) before using it"
+        )
+    cache = WordCache(LexicalFeatures(model.attrs["use_morphology"], entries or []))
     # A tuple holding a cache is not serializable: thinc skips it when saving.
     model.attrs["lexical_cache"] = (entries, cache)
     return cache
