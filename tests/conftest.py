@@ -49,6 +49,8 @@ SMALL_NER_MODEL = {
     "vectors_width": 300,
     "window": 64,
     "crf": True,
+    # Exact float32 everywhere, whatever the test machine's CPU: bfloat16 has its own tests.
+    "inference_precision": "float32",
 }
 
 

@@ -221,3 +221,52 @@ def test_word_dropout_hides_vectors_in_training_only():
     torch.testing.assert_close(encode(keys), encode(torch.tensor([7, 8, 9])))
     module.eval()
     assert not torch.allclose(encode(keys), encode(torch.tensor([7, 8, 9])))
+
+
+def test_bfloat16_inference_is_close_to_float32_and_training_stays_float32():
+    import torch
+
+    from spacy_ru_nn.layers.torch_modules import BiLSTM
+
+    torch.manual_seed(0)
+    lstm = BiLSTM(width=16, depth=2, dropout=0.0, inference_precision="bfloat16")
+    padded, lengths = torch.randn(7, 3, 16), torch.tensor([7, 5, 2])
+    with torch.no_grad():
+        lstm.train()
+        reference = lstm(padded, lengths)
+        assert lstm.read_both_ways(padded, lengths).equal(reference)
+        lstm.eval()
+        inferred = lstm(padded, lengths)
+    assert inferred.dtype == torch.float32
+    assert not inferred.equal(reference)
+    torch.testing.assert_close(inferred, reference, rtol=0.05, atol=0.02)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_uses_bfloat16_only_where_native(monkeypatch, native):
+    from spacy_ru_nn.layers import torch_modules
+    from spacy_ru_nn.layers.torch_modules import BiLSTM
+
+    monkeypatch.setattr(torch_modules, "has_native_bfloat16", lambda device_type: native)
+    lstm = BiLSTM(width=8, depth=1, dropout=0.0, inference_precision="auto").eval()
+    assert lstm.uses_bfloat16("cpu") is native
+    assert BiLSTM(8, 1, 0.0, "bfloat16").eval().uses_bfloat16("cpu")
+    assert not BiLSTM(8, 1, 0.0, "float32").eval().uses_bfloat16("cpu")
+    assert not BiLSTM(8, 1, 0.0, "bfloat16").train().uses_bfloat16("cpu")
+
+
+def test_unknown_inference_precision_is_a_clear_error(ru_nlp):
+    with pytest.raises(ValueError, match="inference_precision must be one of"):
+        ru_nlp.add_pipe("bilstm_ner", config={"model": {**SMALL_NER_MODEL, "inference_precision": "float16"}})
+
+
+def test_bfloat16_inference_finds_the_same_entities(trained_ner):
+    lstm = trained_ner.get_pipe("bilstm_ner").model.get_ref("encoder").shims[0]._model.lstm
+    texts = [text for text, _ in RU_SENTENCES]
+    float32 = [ents(doc) for doc in trained_ner.pipe(texts)]
+    lstm.inference_precision = "bfloat16"
+    try:
+        bfloat16 = [ents(doc) for doc in trained_ner.pipe(texts)]
+    finally:
+        lstm.inference_precision = "float32"
+    assert any(float32) and bfloat16 == float32

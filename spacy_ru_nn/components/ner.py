@@ -43,6 +43,7 @@ window = 512
 crf = true
 gazetteers = []
 lexicon = true
+inference_precision = "auto"
 """
 DEFAULT_NER_MODEL = Config().from_str(default_model_config)["model"]
 

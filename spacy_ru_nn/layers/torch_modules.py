@@ -1,4 +1,5 @@
-"""Pure PyTorch modules. No spaCy or thinc imports here: thinc glue lives in `wrappers.py`."""
+"""Pure PyTorch modules. No spaCy or thinc imports here: thinc glue lives in `tagger.py`."""
+from functools import lru_cache
 from typing import List, Optional, Sequence
 
 import torch
@@ -7,6 +8,27 @@ from torch.nn.utils.rnn import pad_sequence
 
 # Buffers whose size comes from the vector table loaded at initialize, not from the config.
 VECTOR_BUFFERS = ("vector_keys", "vector_codes", "vector_codebook")
+INFERENCE_PRECISIONS = ("float32", "bfloat16", "auto")
+
+
+@lru_cache(maxsize=None)
+def has_native_bfloat16(device_type: str) -> bool:
+    """Whether the hardware computes bfloat16 products natively. Elsewhere bfloat16 is
+    emulated and slower than float32."""
+    if device_type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device_type == "cpu":
+        probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+    return False
+
+
+def check_inference_precision(precision: str) -> str:
+    if precision not in INFERENCE_PRECISIONS:
+        raise ValueError(
+            f"inference_precision must be one of {', '.join(INFERENCE_PRECISIONS)}, got {precision!r}"
+        )
+    return precision
 
 
 class CharCNN(nn.Module):
@@ -83,15 +105,31 @@ class BiLSTM(nn.Module):
     than `nn.LSTM(bidirectional=True)` over a PackedSequence, which spends its time copying.
     """
 
-    def __init__(self, width: int, depth: int, dropout: float) -> None:
+    def __init__(
+        self, width: int, depth: int, dropout: float, inference_precision: str = "float32"
+    ) -> None:
         super().__init__()
         if width % 2:
             raise ValueError(f"BiLSTM width must be even (two directions), got {width}")
+        self.inference_precision = check_inference_precision(inference_precision)
         self.forward_layers = nn.ModuleList(nn.LSTM(width, width // 2) for _ in range(depth))
         self.backward_layers = nn.ModuleList(nn.LSTM(width, width // 2) for _ in range(depth))
         self.dropout = nn.Dropout(dropout)
 
+    def uses_bfloat16(self, device_type: str) -> bool:
+        """Inference only: training always runs in float32."""
+        if self.training or self.inference_precision == "float32":
+            return False
+        return self.inference_precision == "bfloat16" or has_native_bfloat16(device_type)
+
     def forward(self, padded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        device_type = padded.device.type
+        if not self.uses_bfloat16(device_type):
+            return self.read_both_ways(padded, lengths)
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            return self.read_both_ways(padded, lengths).float()
+
+    def read_both_ways(self, padded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         max_len, n_seqs, _ = padded.shape
         steps = torch.arange(max_len, device=padded.device).unsqueeze(1)
         lengths = lengths.to(padded.device).unsqueeze(0)
@@ -132,6 +170,7 @@ class BiLSTMTokenEncoder(nn.Module):
         depth: int,
         dropout: float,
         word_dropout: float = 0.0,
+        inference_precision: str = "float32",
         bucket_size: int = 8192,
     ) -> None:
         super().__init__()
@@ -153,7 +192,7 @@ class BiLSTMTokenEncoder(nn.Module):
         # the word part is computed once per distinct word of the batch, not once per token.
         self.project_tokens = nn.Linear(hash_width * len(hash_rows), width)
         self.project_words = nn.Linear(word_width, width, bias=False) if word_width else None
-        self.lstm = BiLSTM(width, depth, dropout)
+        self.lstm = BiLSTM(width, depth, dropout, inference_precision)
 
     def embed(
         self,
