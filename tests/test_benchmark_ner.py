@@ -6,7 +6,7 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 from spacy_ru_nn.cli import app
-from spacy_ru_nn.cli.benchmark_ner import _table, median_run
+from spacy_ru_nn.cli.benchmark_ner import _table, median_run, parse_override
 from spacy_ru_nn.corpora.factru import convert_folder
 
 FIXTURE = Path(__file__).parent / "fixtures" / "factru"
@@ -56,3 +56,35 @@ def test_ablation_row_reports_mean_and_spread_over_seeds():
     assert _row("one", [run(0.8, 20000.0)]) == ("one", "0.800", "0.800", "0.000", "0.000", "20,000")
     three = _row("three", [run(0.80, 20000.0), run(0.81, 22000.0), run(0.79, 21000.0)])
     assert three[1] == "0.800 ± 0.010" and three[-1] == "21,000 ± 1,000"
+
+
+def test_config_overrides_reach_the_pipeline(tmp_path):
+    docs, _ = convert_folder(spacy.blank("ru"), FIXTURE / "devset")
+    DocBin(docs=docs).to_disk(tmp_path / "gold.spacy")
+    nlp = spacy.blank("ru")
+    nlp.add_pipe("entity_ruler").add_patterns([{"label": "PER", "pattern": "Александр Пушкин"}])
+    nlp.to_disk(tmp_path / "ruler")
+
+    def per_f(*overrides):
+        args = ["benchmark-ner-one", str(tmp_path / "ruler"), str(tmp_path / "gold.spacy")]
+        result = CliRunner().invoke(app, [*args, *(a for o in overrides for a in ("--override", o))])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output.strip().splitlines()[-1])["entity"]["ents_per_type"].get("PER", {}).get("f", 0.0)
+
+    assert per_f() == 1.0
+    assert per_f('nlp.disabled=["entity_ruler"]') == 0.0
+
+
+def test_override_values_are_read_like_spacy_cli_overrides():
+    assert parse_override("components.bilstm_ner.model.inference_precision=float32") == (
+        "components.bilstm_ner.model.inference_precision", "float32"
+    )
+    assert parse_override("nlp.batch_size=128") == ("nlp.batch_size", 128)
+    assert parse_override('nlp.disabled=["ner"]') == ("nlp.disabled", ["ner"])
+
+
+def test_override_of_an_unknown_pipeline_is_a_clear_error(tmp_path):
+    args = ["benchmark-ner", str(tmp_path / "gold.spacy"), "--pipeline", "ours=x", "--override", "theirs:a.b=1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert "expected NAME:section.key=value" in result.output

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import typer
 from wasabi import msg
@@ -40,11 +40,11 @@ def _score(gold_docs, predicted_docs) -> Dict:
     return {"entity": get_ner_prf(examples), "token_io": token_io_prf(examples)}
 
 
-def _run_spacy(model: str, texts: List[str]):
+def _run_spacy(model: str, texts: List[str], overrides: Dict[str, Any]):
     import spacy
 
     start = time.perf_counter()
-    nlp = spacy.load(model)
+    nlp = spacy.load(model, config=overrides)
     load_seconds = time.perf_counter() - start
     nlp(texts[0])  # warm-up: lazy allocations
     start = time.perf_counter()
@@ -85,6 +85,7 @@ def _run_slovnet(texts: List[str], vocab):
 def benchmark_ner_one(
     system: str = typer.Argument(..., help="'slovnet' or a spaCy pipeline name or path"),
     data_path: Path = typer.Argument(..., help=".spacy file with gold entities"),
+    overrides: List[str] = typer.Option([], "--override", help="section.key=value for spacy.load"),
 ) -> None:
     """Run one system and print its result as JSON (called by benchmark-ner)."""
     import torch
@@ -98,7 +99,8 @@ def benchmark_ner_one(
     if system == SLOVNET:
         docs, load_seconds, seconds, size = _run_slovnet(texts, vocab)
     else:
-        docs, load_seconds, seconds, size = _run_spacy(system, texts)
+        config = dict(parse_override(override) for override in overrides)
+        docs, load_seconds, seconds, size = _run_spacy(system, texts, config)
     n_words = sum(len(doc) for doc in gold)
     result = {
         **_score(gold, docs),
@@ -116,6 +118,9 @@ def benchmark_ner_one(
 def benchmark_ner(
     data_path: Path = typer.Argument(..., help=".spacy file with gold entities (the factRuEval testset)"),
     pipelines: List[str] = typer.Option([], "--pipeline", "-p", help="NAME=PATH of a spaCy pipeline; repeatable"),
+    overrides: List[str] = typer.Option(
+        [], "--override", help="NAME:section.key=value, a config override for pipeline NAME; repeatable"
+    ),
     slovnet: bool = typer.Option(True, help="Also run natasha/slovnet as shipped"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Markdown table"),
     json_output: Optional[Path] = typer.Option(None, "--json", help="All numbers as JSON"),
@@ -130,6 +135,12 @@ def benchmark_ner(
     for spec in pipelines:
         name, _, path = spec.partition("=")
         systems[name] = path or name
+    overrides_of: Dict[str, List[str]] = {name: [] for name in systems}
+    for spec in overrides:
+        name, _, override = spec.partition(":")
+        if name not in systems or "=" not in override:
+            msg.fail(f"--override {spec!r}: expected NAME:section.key=value for a --pipeline NAME", exits=1)
+        overrides_of[name] += ["--override", override]
     if slovnet:
         systems["natasha/slovnet"] = SLOVNET
     runs: Dict[str, List[Dict]] = {name: [] for name in systems}
@@ -138,6 +149,7 @@ def benchmark_ner(
             msg.info(f"Running {name} ({repeat + 1}/{repeats})")
             env = {**os.environ, **ONE_THREAD}
             cmd = [sys.executable, "-m", "spacy_ru_nn", "benchmark-ner-one", system, str(data_path)]
+            cmd += overrides_of.get(name, [])
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 msg.fail(f"{name} failed", proc.stderr[-2000:], exits=1)
@@ -152,6 +164,16 @@ def benchmark_ner(
     if json_output is not None:
         json_output.parent.mkdir(parents=True, exist_ok=True)
         json_output.write_text(json.dumps(results, indent=2), encoding="utf8")
+
+
+def parse_override(override: str) -> tuple:
+    """'section.key=value' -> (key, value), the value read as JSON where it parses, as spaCy's
+    CLI reads its overrides."""
+    key, _, value = override.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 def median_run(runs: List[Dict]) -> Dict:
