@@ -88,3 +88,22 @@ def test_override_of_an_unknown_pipeline_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
     assert "expected NAME:section.key=value" in result.output
+
+
+def test_ablation_reuses_a_run_only_when_config_data_and_command_are_unchanged(tmp_path):
+    from spacy_ru_nn.cli.ablate_ner import RECIPE_FILE, read_recipe, training_recipe
+
+    config, data = tmp_path / "ner.cfg", tmp_path / "devset.spacy"
+    config.write_text("[training]\nmax_steps = 1000\n", encoding="utf8")
+    data.write_bytes(b"docs")
+    cmd = ["python", "-m", "spacy", "train", str(config), "--training.max_steps", "1000"]
+    recipe = training_recipe(cmd, config, data)
+    assert read_recipe(tmp_path) is None
+    (tmp_path / RECIPE_FILE).write_text(json.dumps(recipe), encoding="utf8")
+    assert read_recipe(tmp_path) == training_recipe(["/other/venv/python", *cmd[1:]], config, data)
+    assert read_recipe(tmp_path) != training_recipe([*cmd[:-1], "700"], config, data)
+    config.write_text("[training]\nmax_steps = 1000\ndropout = 0.3\n", encoding="utf8")
+    assert read_recipe(tmp_path) != training_recipe(cmd, config, data)
+    config.write_text("[training]\nmax_steps = 1000\n", encoding="utf8")
+    data.write_bytes(b"other docs")
+    assert read_recipe(tmp_path) != training_recipe(cmd, config, data)

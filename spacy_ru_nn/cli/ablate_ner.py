@@ -1,6 +1,7 @@
 """`ablate-ner`: switch each feature of the NER model on or off in turn, train with the same
 schedule as `train-ner`, score on the testset and print one table; the full model is also
 trained with more seeds, for its mean and spread."""
+import hashlib
 import json
 import os
 import subprocess
@@ -48,7 +49,9 @@ def ablate_ner(
     steps: int = typer.Option(1000, help="Training steps on the whole devset (as train-ner)"),
     seeds: str = typer.Option("0,1,2", help="Seeds of the full model; the variants use the first"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Markdown table (and .json beside it)"),
-    reuse: bool = typer.Option(True, help="Reuse a variant already trained in training_dir"),
+    reuse: bool = typer.Option(
+        True, help="Reuse a variant already trained in training_dir with the same config, data and command"
+    ),
     jobs: int = typer.Option(1, help="Trainings at once, one CPU thread each (evaluation runs one at a time)"),
 ) -> None:
     """Train every variant, evaluate it on the testset, and print one table."""
@@ -62,11 +65,13 @@ def ablate_ner(
     def train(run: Tuple[str, int, Dict[str, Any]]) -> None:
         name, seed, overrides = run
         directory = out_dir(name, seed)
-        if reuse and (directory / "model-last").exists():
+        cmd = train_command(config, directory, corpus / "devset.spacy", corpus / "dev.spacy", steps, {**overrides, "system.seed": seed})
+        recipe = training_recipe(cmd, config, corpus / "devset.spacy")
+        if reuse and (directory / "model-last").exists() and read_recipe(directory) == recipe:
             return
         msg.info(f"Training '{name}' (seed {seed})")
-        cmd = train_command(config, directory, corpus / "devset.spacy", corpus / "dev.spacy", steps, {**overrides, "system.seed": seed})
         subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, **ONE_THREAD})
+        (directory / RECIPE_FILE).write_text(json.dumps(recipe, indent=2), encoding="utf8")
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         list(pool.map(train, runs))
@@ -87,6 +92,24 @@ def ablate_ner(
         output.write_text(markdown_table(header, rows), encoding="utf8")
         output.with_suffix(".json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf8")
         msg.good(f"Saved the table to {output}")
+
+
+RECIPE_FILE = "trained_with.json"
+
+
+def training_recipe(cmd: List[str], config: Path, train_data: Path) -> Dict[str, Any]:
+    """What a trained variant came from: its `spacy train` arguments and the contents of its
+    config and training data, so a changed config or corpus is never mistaken for a reusable run."""
+
+    def sha256(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    return {"arguments": cmd[1:], "config_sha256": sha256(config), "train_sha256": sha256(train_data)}
+
+
+def read_recipe(directory: Path) -> Optional[Dict[str, Any]]:
+    path = directory / RECIPE_FILE
+    return json.loads(path.read_text(encoding="utf8")) if path.exists() else None
 
 
 def _row(name: str, results: List[Dict]) -> Tuple[str, ...]:
