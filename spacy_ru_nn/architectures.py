@@ -58,7 +58,7 @@ def build_bilstm_tagger_v1(
         Read at initialize and stored in the model.
     lexicon (bool): Precompute the grammemes and gazetteer flags of every word of the vector
         table at initialize (~10 s) and store them in the model (~4 MB), so that pymorphy3 runs
-        only for words outside it: a cold pipeline runs ~20% faster.
+        only for words outside it: a cold pipeline runs ~15% faster.
     word_dropout (float): In training, the share of tokens whose word vector is replaced by the
         learned out-of-vocabulary vector, so the model learns to tag unseen names from context.
     inference_precision (str): 'float32', 'bfloat16' or 'auto'. With bfloat16 the BiLSTM runs
