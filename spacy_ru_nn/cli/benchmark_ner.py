@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import typer
 from wasabi import msg
@@ -166,7 +166,7 @@ def benchmark_ner(
         json_output.write_text(json.dumps(results, indent=2), encoding="utf8")
 
 
-def parse_override(override: str) -> tuple:
+def parse_override(override: str) -> Tuple[str, Any]:
     """'section.key=value' -> (key, value), the value read as JSON where it parses, as spaCy's
     CLI reads its overrides."""
     key, _, value = override.partition("=")
