@@ -116,6 +116,9 @@ def _print_table(result: Dict) -> None:
     msg.info(f"{result['words']} words in {result['seconds']} s: {result['words_per_second']} words/s")
 
 
+PERFORMANCE_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type")
+
+
 @app.command("ner-package-meta")
 def ner_package_meta(
     meta_path: Path = typer.Argument(..., help="meta.json fields for the package: description, license, sources, ..."),
@@ -130,10 +133,10 @@ def ner_package_meta(
     meta = json.loads(meta_path.read_text(encoding="utf8"))
     metrics = json.loads(metrics_path.read_text(encoding="utf8"))
     entity = metrics.get("entity", {})
-    missing = [key for key in ("ents_p", "ents_r", "ents_f", "ents_per_type") if key not in entity]
+    missing = [key for key in PERFORMANCE_KEYS if key not in entity]
     if missing:
         msg.fail("No entity scores", f"{metrics_path} lacks {', '.join(missing)}: is it evaluate-ner's output?", exits=1)
-    meta["performance"] = {key: entity[key] for key in ("ents_p", "ents_r", "ents_f", "ents_per_type")}
+    meta["performance"] = {key: entity[key] for key in PERFORMANCE_KEYS}
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf8")
     msg.good(f"Package meta with testset scores (entity F {entity['ents_f']:.3f}) -> {output}")
