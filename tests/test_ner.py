@@ -127,6 +127,23 @@ def test_window_cuts_long_sequences_without_losing_tokens():
     assert sequence_lengths([doc], 2).tolist() == [2, 1, 2, 2, 1]
 
 
+
+@pytest.mark.parametrize("attrs, n_rows", [(["SHAPE", "SUFFIX"], 2), (["SHAPE", "NORM"], 3)])
+def test_features_are_stored_once_per_distinct_word(attrs, n_rows):
+    """Lexeme attributes are equal for equal words; a token's NORM can differ from its word's."""
+    from spacy_ru_nn.layers.features import TokenFeaturizer
+
+    featurizer = TokenFeaturizer(
+        attrs, [100, 100], n_chars=64, max_chars=8, use_chars=True, use_morphology=False, window=64
+    )
+    doc = spacy.blank("ru").make_doc("да нет да")
+    doc[2].norm_ = "конечно"
+    features, _ = featurizer([doc], False)
+    assert features.hash_ids.shape == (n_rows, 2, 4)
+    assert features.char_ids.shape[0] == features.vector_keys.shape[0] == n_rows
+    assert features.word_index.shape == (3,)
+    assert (features.word_index[0] == features.word_index[2]) == (n_rows == 2)
+
 def test_torch_dropout_follows_update_drop(ru_nlp):
     import torch
 

@@ -9,7 +9,11 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy
-from spacy.attrs import LOWER, ORTH, SENT_START, intify_attr
+from spacy.attrs import (
+    IS_ALPHA, IS_ASCII, IS_BRACKET, IS_CURRENCY, IS_DIGIT, IS_LEFT_PUNCT, IS_LOWER, IS_PUNCT,
+    IS_QUOTE, IS_RIGHT_PUNCT, IS_SPACE, IS_STOP, IS_TITLE, IS_UPPER, LENGTH, LIKE_EMAIL, LIKE_NUM,
+    LIKE_URL, LOWER, ORTH, PREFIX, SENT_START, SHAPE, SUFFIX, intify_attr,
+)
 from spacy.strings import hash_string
 from spacy.tokens import Doc
 from thinc.api import Model
@@ -27,13 +31,26 @@ GRAMMEMES: Tuple[str, ...] = (
     "LATN", "PNCT", "NUMB", "intg", "real", "ROMN", "UNKN",
 )  # fmt: skip
 
+# Attributes that spaCy reads from the lexeme, so equal words always have equal values. NORM is
+# not one: a component may set a token's norm.
+LEXEME_ATTRS = frozenset((
+    ORTH, LOWER, SHAPE, PREFIX, SUFFIX, LENGTH, IS_ALPHA, IS_ASCII, IS_DIGIT, IS_LOWER, IS_PUNCT,
+    IS_SPACE, IS_TITLE, IS_UPPER, LIKE_URL, LIKE_NUM, LIKE_EMAIL, IS_STOP, IS_BRACKET, IS_QUOTE,
+    IS_LEFT_PUNCT, IS_RIGHT_PUNCT, IS_CURRENCY,
+))  # fmt: skip
+
 
 @dataclass
 class TokenFeatures:
-    """Features of every token in a batch, flat in document order."""
+    """Features of every token in a batch, flat in document order.
 
-    hash_ids: Ints3d  # (n_tokens, n_attrs, 4) bucket ids, one bloom-embedding bag per attr
-    word_index: Ints1d  # (n_tokens,) row of each token's word in the per-word arrays below
+    Everything that depends on the word alone is stored once per distinct word ("row"): a
+    distinct word form, or a distinct (attributes, word) combination where `attrs` include one
+    that is not the lexeme's (NORM, SENT_START, ...).
+    """
+
+    hash_ids: Ints3d  # (n_words, n_attrs, 4) bucket ids, one bloom-embedding bag per attr
+    word_index: Ints1d  # (n_tokens,) row of each token's word in the per-word arrays
     char_ids: Optional[Ints2d]  # (n_words, max_chars), 0 pads
     morph: Optional[Floats2d]  # (n_words, n_lexical) grammeme weights, then gazetteer flags
     vector_keys: Ints1d  # (n_words,) int64 view of each word's LOWER hash, for the vector table
@@ -307,26 +324,31 @@ def featurize_forward(
         table = numpy.concatenate(non_empty).astype(numpy.uint64)
     else:
         table = numpy.zeros((0, len(columns)), dtype=numpy.uint64)
+    if all(attr in LEXEME_ATTRS for attr in attr_ids):
+        _, first_seen, inverse = numpy.unique(table[:, -1], return_index=True, return_inverse=True)
+    else:
+        _, first_seen, inverse = numpy.unique(table, axis=0, return_index=True, return_inverse=True)
+    words = table[first_seen]
+    orths = numpy.ascontiguousarray(words[:, -1])
+    lowers = numpy.ascontiguousarray(words[:, -2])
     ops = model.ops
-    hash_ids = numpy.zeros((table.shape[0], len(attr_ids), 4), dtype=numpy.int64)
+    hash_ids = numpy.zeros((len(words), len(attr_ids), 4), dtype=numpy.int64)
     for i, n_rows in enumerate(rows):
-        if table.shape[0]:
-            column = numpy.ascontiguousarray(table[:, i])
+        if len(words):
+            column = numpy.ascontiguousarray(words[:, i])
             hashed = ops.to_numpy(ops.hash(ops.asarray(column, dtype="uint64"), i))
             hash_ids[:, i] = hashed.astype(numpy.int64) % n_rows
     char_features = morph = None
-    unique, first_seen, inverse = numpy.unique(table[:, -1], return_index=True, return_inverse=True)
     strings = docs[0].vocab.strings if docs else None
     if model.attrs["use_chars"]:
-        if len(unique):
-            char_features = model.attrs["char_cache"].lookup(unique, strings)
+        if len(words):
+            char_features = model.attrs["char_cache"].lookup(orths, strings)
         else:
             char_features = numpy.zeros((0, model.attrs["max_chars"]), dtype=numpy.int64)
     n_lexical = n_lexical_features(model.attrs["use_morphology"], model.attrs["gazetteer_sources"])
     if n_lexical:
-        if len(unique):
-            lowers = numpy.ascontiguousarray(table[first_seen, -2])
-            morph = lexical_features(model, unique, lowers, strings)
+        if len(words):
+            morph = lexical_features(model, orths, lowers, strings)
         else:
             morph = numpy.zeros((0, n_lexical), dtype=numpy.float32)
     features = TokenFeatures(
@@ -334,7 +356,7 @@ def featurize_forward(
         word_index=inverse.reshape(-1).astype(numpy.int64),
         char_ids=char_features,
         morph=morph,
-        vector_keys=numpy.ascontiguousarray(table[first_seen, -2]).view(numpy.int64),
+        vector_keys=lowers.view(numpy.int64),
         seq_lengths=sequence_lengths(docs, model.attrs["window"]),
         doc_lengths=doc_lengths,
     )

@@ -4,7 +4,6 @@ from typing import List, Optional, Sequence
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pad_sequence
 
 # Buffers whose size comes from the vector table loaded at initialize, not from the config.
 VECTOR_BUFFERS = ("vector_keys", "vector_codes", "vector_codebook")
@@ -188,8 +187,8 @@ class BiLSTMTokenEncoder(nn.Module):
             + vectors_width
         )
         self.dropout = nn.Dropout(dropout)
-        # One projection of [hashed attrs; word features], split in two so that at inference
-        # the word part is computed once per distinct word of the batch, not once per token.
+        # One projection of [hashed attrs; word features], as two layers: the hashed attrs
+        # have their own bias, and without word features the second layer does not exist.
         self.project_tokens = nn.Linear(hash_width * len(hash_rows), width)
         self.project_words = nn.Linear(word_width, width, bias=False) if word_width else None
         self.lstm = BiLSTM(width, depth, dropout, inference_precision)
@@ -202,11 +201,7 @@ class BiLSTMTokenEncoder(nn.Module):
         morph: Optional[torch.Tensor],
         vector_keys: Optional[torch.Tensor],
     ) -> torch.Tensor:
-        hashed = torch.cat([embed(hash_ids[:, i]) for i, embed in enumerate(self.hash_embeds)], dim=1)
-        tokens = self.project_tokens(self.dropout(hashed))
-        if self.project_words is None:
-            return torch.relu(tokens)
-        # Characters, grammemes and vectors: rows are the batch's distinct words.
+        # Every input is per distinct word (see TokenFeatures); word_index maps tokens to rows.
         words: List[torch.Tensor] = []
         if self.chars is not None:
             words.append(self.chars(char_ids))
@@ -214,19 +209,32 @@ class BiLSTMTokenEncoder(nn.Module):
             words.append(torch.relu(self.morph(morph)))
         if self.vectors is not None:
             words.append(self.vectors(vector_keys))
-        per_word = torch.cat(words, dim=1)
         if self.training:
-            per_token = per_word[word_index]
-            if self.vectors is not None and self.word_dropout > 0:
-                # Some tokens read as out-of-vocabulary, as unseen names will at test time.
-                unknown = torch.rand(per_token.shape[0], 1, device=per_token.device) < self.word_dropout
-                vectors = per_token[:, -self.vectors.width :]
-                vectors = torch.where(unknown, self.vectors.oov.expand_as(vectors), vectors)
-                per_token = torch.cat([per_token[:, : -self.vectors.width], vectors], dim=1)
-            # Dropout masks per token, as for any other input feature.
-            return torch.relu(tokens + self.project_words(self.dropout(per_token)))
-        # The same linear map, applied once per distinct word instead of once per token.
-        return torch.relu(tokens + self.project_words(per_word)[word_index])
+            return self.embed_tokens_for_training(hash_ids[word_index], words, word_index)
+        # The same linear maps as in training, applied once per distinct word, not per token.
+        projected = self.project_tokens(self.embed_hashes(hash_ids))
+        if self.project_words is not None:
+            projected = projected + self.project_words(torch.cat(words, dim=1))
+        return torch.relu(projected)[word_index]
+
+    def embed_hashes(self, hash_ids: torch.Tensor) -> torch.Tensor:
+        return torch.cat([embed(hash_ids[:, i]) for i, embed in enumerate(self.hash_embeds)], dim=1)
+
+    def embed_tokens_for_training(
+        self, token_hash_ids: torch.Tensor, words: List[torch.Tensor], word_index: torch.Tensor
+    ) -> torch.Tensor:
+        """Dropout masks per token, as for any other input feature."""
+        tokens = self.project_tokens(self.dropout(self.embed_hashes(token_hash_ids)))
+        if self.project_words is None:
+            return torch.relu(tokens)
+        per_token = torch.cat(words, dim=1)[word_index]
+        if self.vectors is not None and self.word_dropout > 0:
+            # Some tokens read as out-of-vocabulary, as unseen names will at test time.
+            unknown = torch.rand(per_token.shape[0], 1, device=per_token.device) < self.word_dropout
+            vectors = per_token[:, -self.vectors.width :]
+            vectors = torch.where(unknown, self.vectors.oov.expand_as(vectors), vectors)
+            per_token = torch.cat([per_token[:, : -self.vectors.width], vectors], dim=1)
+        return torch.relu(tokens + self.project_words(self.dropout(per_token)))
 
     def forward(
         self,
@@ -238,14 +246,24 @@ class BiLSTMTokenEncoder(nn.Module):
         lengths: torch.Tensor,
     ) -> torch.Tensor:
         tokens = self.embed(hash_ids, word_index, char_ids, morph, vector_keys)
-        sequences = torch.split(tokens, lengths.tolist())
-        outputs: List[Optional[torch.Tensor]] = [None] * len(sequences)
+        starts = torch.cumsum(lengths, 0) - lengths
+        positions: List[torch.Tensor] = []
+        outputs: List[torch.Tensor] = []
         for group in length_buckets(lengths.tolist(), self.bucket_size):
             group_lengths = lengths[group]
-            hidden = self.lstm(pad_sequence([sequences[i] for i in group]), group_lengths)
-            for column, (i, n) in enumerate(zip(group, group_lengths.tolist())):
-                outputs[i] = hidden[:n, column]
-        return self.dropout(torch.cat(outputs))
+            # (longest, n_seqs) token positions, time-major; padding repeats a sequence's first
+            # token, which the BiLSTM reads only after the real ones.
+            steps = torch.arange(int(group_lengths[0])).unsqueeze(1)
+            real = steps < group_lengths.unsqueeze(0)
+            padded = torch.where(real, starts[group].unsqueeze(0) + steps, starts[group].unsqueeze(0))
+            padded, real = padded.to(tokens.device), real.to(tokens.device)
+            hidden = self.lstm(tokens[padded], group_lengths)
+            positions.append(padded[real])
+            outputs.append(hidden[real])
+        flat_positions = torch.cat(positions)
+        hidden = torch.cat(outputs)
+        output = hidden.new_empty(hidden.shape).index_copy(0, flat_positions, hidden)
+        return self.dropout(output)
 
 
 def length_buckets(lengths: Sequence[int], bucket_size: int) -> List[List[int]]:
