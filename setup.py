@@ -46,6 +46,7 @@ setup(
         ],
         "spacy_callbacks": [
             "spacy-ru-nn.torch_threads.v1 = spacy_ru_nn.callbacks:make_torch_threads",
+            "spacy-ru-nn.russian_like_num.v1 = spacy_ru_nn.callbacks:make_russian_like_num",
         ],
         "spacy_architectures": [
             "spacy-ru-nn.BiLSTMTagger.v1 = spacy_ru_nn.architectures:build_bilstm_tagger_v1",

@@ -1,8 +1,10 @@
 """Registered callbacks for `[nlp]` config hooks, and torch's thread count in forked workers."""
 import os
 import sys
-from typing import Callable, Type
+from typing import Callable, FrozenSet, Type
 
+from spacy.attrs import LIKE_NUM
+from spacy.lang.ru import lex_attrs as ru_lex_attrs
 from spacy.language import Language
 from spacy.util import registry
 
@@ -24,6 +26,43 @@ def make_torch_threads(n_threads: int = 1) -> Callable[[Type[Language]], Type[La
 
     return set_torch_threads
 
+
+
+@registry.callbacks("spacy-ru-nn.russian_like_num.v1")
+def make_russian_like_num() -> Callable[[Language], Language]:
+    """Give the vocab a `like_num` that answers exactly as spaCy's Russian one, faster.
+
+    spaCy 3.8's Russian `like_num` looks each new word up in a *list* of 884 number words: more
+    than half of the cost of creating a lexeme, which is most of a cold tokenizer pass (a fifth of
+    `ru_nn_ner`'s time on the factRuEval testset). This one uses a set. A getter the pipeline's
+    language did not take from spaCy's Russian defaults is left alone.
+    """
+
+    def use_russian_like_num(nlp: Language) -> Language:
+        if nlp.vocab.lex_attr_getters.get(LIKE_NUM) is ru_lex_attrs.like_num:
+            nlp.vocab.lex_attr_getters[LIKE_NUM] = russian_like_num
+        return nlp
+
+    return use_russian_like_num
+
+
+RUSSIAN_NUMBER_WORDS: FrozenSet[str] = frozenset(ru_lex_attrs._num_words)
+
+
+def russian_like_num(text: str) -> bool:
+    """spacy.lang.ru.lex_attrs.like_num, line for line, with its number words in a set."""
+    if text.startswith(("+", "-", "±", "~")):
+        text = text[1:]
+    if text.endswith("%"):
+        text = text[:-1]
+    text = text.replace(",", "").replace(".", "")
+    if text.isdigit():
+        return True
+    if text.count("/") == 1:
+        num, denom = text.split("/")
+        if num.isdigit() and denom.isdigit():
+            return True
+    return text.lower() in RUSSIAN_NUMBER_WORDS
 
 def _one_torch_thread_after_fork() -> None:
     """Run torch on one thread in a forked child, as torch's own DataLoader workers do.
