@@ -62,7 +62,7 @@ def build_bilstm_tagger_v1(
     word_dropout (float): In training, the share of tokens whose word vector is replaced by the
         learned out-of-vocabulary vector, so the model learns to tag unseen names from context.
     inference_precision (str): 'float32', 'bfloat16' or 'auto'. With bfloat16 the BiLSTM runs
-        under torch.autocast at inference (training stays float32): 1.1x-1.2x faster end to
+        under torch.autocast at inference (training stays float32): 1.1x-1.3x faster end to
         end in benchmark-ner where the hardware has native bfloat16 (AVX512-BF16 or AMX CPUs, recent GPUs), and
         slower where it is emulated. 'auto' uses it only where it is native.
     """
