@@ -56,6 +56,9 @@ setup(
         "spacy_scorers": [
             "spacy-ru-nn.textcat_scorer.v1 = spacy_ru_nn.scorers:make_textcat_scorer",
         ],
+        "spacy_augmenters": [
+            "spacy-ru-nn.mention_replacement.v1 = spacy_ru_nn.corpora.augment:create_mention_replacement_augmenter",
+        ],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

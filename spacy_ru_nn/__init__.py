@@ -1,12 +1,14 @@
 """spacy-ru-nn: classic neural models for text as spaCy components on PyTorch.
 
-Importing the package registers its factories, architectures and scorers; an installed
-distribution also exposes them through entry points, so pipelines load without `--code`.
+Importing the package registers its factories, architectures, scorers, callbacks and
+augmenters; an installed distribution also exposes them through entry points, so pipelines
+load without `--code`.
 """
 from .about import __version__
 from . import architectures, callbacks  # noqa: F401
 from .components.ner import BiLSTMEntityRecognizer, make_bilstm_ner  # noqa: F401
 from . import scorers  # noqa: F401
+from .corpora import augment  # noqa: F401
 from .components.textcat import BoWTextCategorizer, make_nn_textcat  # noqa: F401
 
 __all__ = [

@@ -11,6 +11,7 @@ import spacy_ru_nn  # noqa: F401
 ARCHITECTURES = ["spacy-ru-nn.BiLSTMTagger.v1"]
 FACTORIES = ["bilstm_ner"]
 CALLBACKS = ["spacy-ru-nn.torch_threads.v1", "spacy-ru-nn.russian_like_num.v1"]
+AUGMENTERS = ["spacy-ru-nn.mention_replacement.v1"]
 
 
 @pytest.mark.parametrize("name", ARCHITECTURES)
@@ -23,11 +24,17 @@ def test_callbacks_registered(name):
     assert registry.callbacks.get(name)
 
 
+@pytest.mark.parametrize("name", AUGMENTERS)
+def test_augmenters_registered(name):
+    assert registry.augmenters.get(name)
+
+
 @pytest.mark.parametrize(
     "group,name",
     [("spacy_factories", n) for n in FACTORIES]
     + [("spacy_architectures", n) for n in ARCHITECTURES]
-    + [("spacy_callbacks", n) for n in CALLBACKS],
+    + [("spacy_callbacks", n) for n in CALLBACKS]
+    + [("spacy_augmenters", n) for n in AUGMENTERS],
 )
 def test_entry_points_installed(group, name):
     found = {ep.name: ep for ep in entry_points(group=group)}
