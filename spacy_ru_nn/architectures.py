@@ -63,8 +63,8 @@ def build_bilstm_tagger_v1(
         learned out-of-vocabulary vector, so the model learns to tag unseen names from context.
     inference_precision (str): 'float32', 'bfloat16' or 'auto'. With bfloat16 the BiLSTM runs
         under torch.autocast at inference (training stays float32): 1.1x-1.3x faster end to
-        end in benchmark-ner where the hardware has native bfloat16 (AVX512-BF16 or AMX CPUs, recent GPUs), and
-        slower where it is emulated. 'auto' uses it only where it is native.
+        end in benchmark-ner where the hardware has native bfloat16 (AVX512-BF16 or AMX CPUs,
+        recent GPUs), and slower where it is emulated. 'auto' uses it only where it is native.
     """
     use_chars = char_filters > 0
     if vectors is None:

@@ -210,7 +210,7 @@ class BiLSTMTokenEncoder(nn.Module):
         if self.vectors is not None:
             words.append(self.vectors(vector_keys))
         if self.training:
-            return self.embed_tokens_for_training(hash_ids[word_index], words, word_index)
+            return self.embed_tokens_for_training(hash_ids, words, word_index)
         # The same linear maps as in training, applied once per distinct word, not per token.
         projected = self.project_tokens(self.embed_hashes(hash_ids))
         if self.project_words is not None:
@@ -221,10 +221,10 @@ class BiLSTMTokenEncoder(nn.Module):
         return torch.cat([embed(hash_ids[:, i]) for i, embed in enumerate(self.hash_embeds)], dim=1)
 
     def embed_tokens_for_training(
-        self, token_hash_ids: torch.Tensor, words: List[torch.Tensor], word_index: torch.Tensor
+        self, hash_ids: torch.Tensor, words: List[torch.Tensor], word_index: torch.Tensor
     ) -> torch.Tensor:
         """Dropout masks per token, as for any other input feature."""
-        tokens = self.project_tokens(self.dropout(self.embed_hashes(token_hash_ids)))
+        tokens = self.project_tokens(self.dropout(self.embed_hashes(hash_ids[word_index])))
         if self.project_words is None:
             return torch.relu(tokens)
         per_token = torch.cat(words, dim=1)[word_index]
@@ -255,7 +255,8 @@ class BiLSTMTokenEncoder(nn.Module):
             # token, which the BiLSTM reads only after the real ones.
             steps = torch.arange(int(group_lengths[0])).unsqueeze(1)
             real = steps < group_lengths.unsqueeze(0)
-            padded = torch.where(real, starts[group].unsqueeze(0) + steps, starts[group].unsqueeze(0))
+            group_starts = starts[group].unsqueeze(0)
+            padded = torch.where(real, group_starts + steps, group_starts)
             padded, real = padded.to(tokens.device), real.to(tokens.device)
             hidden = self.lstm(tokens[padded], group_lengths)
             positions.append(padded[real])
