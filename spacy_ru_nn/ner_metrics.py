@@ -1,12 +1,19 @@
-"""Token-level IO scores: the metric of the public Russian NER tables (naeval, slovnet).
+"""NER metrics beyond spaCy's scorer.
 
-Every token counts once with the type of the entity covering it (or none), so a partly found
-entity earns partial credit. This reads higher than spaCy's entity-level exact-span F1.
+Token-level IO scores are the metric of the public Russian NER tables (naeval, slovnet): every
+token counts once with the type of the entity covering it (or none), so a partly found entity
+earns partial credit, and this reads higher than spaCy's entity-level exact-span F1. The error
+breakdown says where the exact-span errors come from.
 """
-from collections import Counter
-from typing import Dict, Iterable
+from collections import Counter, defaultdict
+from typing import AbstractSet, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
+from spacy.tokens import Doc
 from spacy.training import Example
+
+CharSpan = Tuple[int, int, str]  # start char, end char, label
+GOLD_OUTCOMES = ("found", "wrong_type", "wrong_boundary", "missed")
+BOUNDARY_KINDS = ("longer", "shorter", "joins_several", "crossing")
 
 
 def token_io_prf(examples: Iterable[Example]) -> Dict:
@@ -34,3 +41,96 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> Dict[str, float]:
     r = tp / n_gold if n_gold else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
     return {"p": p, "r": r, "f": f}
+
+
+def mention_key(text: str) -> str:
+    """A mention's identity for "seen in training": lowercase, whitespace collapsed."""
+    return " ".join(text.lower().split())
+
+
+def training_mentions(docs: Iterable[Doc]) -> Dict[str, Set[str]]:
+    """Mention keys per label in the training docs."""
+    mentions: Dict[str, Set[str]] = defaultdict(set)
+    for doc in docs:
+        for ent in doc.ents:
+            mentions[ent.label_].add(mention_key(ent.text))
+    return dict(mentions)
+
+
+def error_breakdown(
+    examples: Iterable[Example], seen: Optional[Mapping[str, AbstractSet[str]]] = None
+) -> Dict:
+    """Where exact-span errors come from, by character offsets.
+
+    Each gold entity is found (same span and label), of the wrong type (same span), of a wrong
+    boundary (a prediction overlaps it with another span) or missed (nothing overlaps it).
+    Predictions that overlap no gold entity are spurious. Predictions with a wrong boundary are
+    longer than the one gold entity they cover, shorter, join several gold entities, or cross
+    one. With `seen` (mention keys per label from the training data), gold entities are also
+    split into mentions seen in training with their label and unseen ones, with the recall of
+    each.
+    """
+    per_type: Dict[str, Counter] = defaultdict(Counter)
+    boundaries: Counter = Counter()
+    for eg in examples:
+        gold = _char_spans(eg.reference)
+        predicted = _char_spans(eg.predicted)
+        for start, end, label in gold:
+            counts = per_type[label]
+            outcome = _gold_outcome((start, end, label), predicted)
+            counts["gold"] += 1
+            counts[outcome] += 1
+            if seen is not None:
+                known = mention_key(eg.reference.text[start:end]) in seen.get(label, ())
+                group = "seen" if known else "unseen"
+                counts[group] += 1
+                counts[f"{group}_found"] += outcome == "found"
+        for start, end, label in predicted - gold:
+            overlapping = _overlapping((start, end), gold)
+            if not overlapping:
+                per_type[label]["spurious"] += 1
+            elif all((g_start, g_end) != (start, end) for g_start, g_end, _ in overlapping):
+                boundaries[_boundary_kind((start, end), overlapping)] += 1
+    return {
+        "per_type": {label: _outcomes(per_type[label], seen is not None) for label in sorted(per_type)},
+        "total": _outcomes(sum(per_type.values(), Counter()), seen is not None),
+        "wrong_boundary_predictions": {kind: boundaries[kind] for kind in BOUNDARY_KINDS},
+    }
+
+
+def _char_spans(doc: Doc) -> Set[CharSpan]:
+    return {(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents}
+
+
+def _overlapping(span: Tuple[int, int], others: Iterable[CharSpan]) -> List[CharSpan]:
+    start, end = span
+    return [other for other in others if other[0] < end and start < other[1]]
+
+
+def _gold_outcome(entity: CharSpan, predicted: Set[CharSpan]) -> str:
+    if entity in predicted:
+        return "found"
+    overlapping = _overlapping(entity[:2], predicted)
+    if any(other[:2] == entity[:2] for other in overlapping):
+        return "wrong_type"
+    return "wrong_boundary" if overlapping else "missed"
+
+
+def _boundary_kind(span: Tuple[int, int], gold: List[CharSpan]) -> str:
+    if len(gold) > 1:
+        return "joins_several"
+    (start, end), (g_start, g_end, _) = span, gold[0]
+    if start <= g_start and g_end <= end:
+        return "longer"
+    if g_start <= start and end <= g_end:
+        return "shorter"
+    return "crossing"
+
+
+def _outcomes(counts: Counter, with_seen: bool) -> Dict[str, float]:
+    result: Dict[str, float] = {key: counts[key] for key in ("gold", *GOLD_OUTCOMES, "spurious")}
+    if with_seen:
+        for group in ("seen", "unseen"):
+            result[group] = counts[group]
+            result[f"{group}_recall"] = counts[f"{group}_found"] / counts[group] if counts[group] else 0.0
+    return result

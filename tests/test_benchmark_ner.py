@@ -15,9 +15,13 @@ FIXTURE = Path(__file__).parent / "fixtures" / "factru"
 def test_slovnet_is_scored_on_spacy_tokens(tmp_path):
     docs, _ = convert_folder(spacy.blank("ru"), FIXTURE / "devset")
     DocBin(docs=docs).to_disk(tmp_path / "gold.spacy")
-    result = CliRunner().invoke(app, ["benchmark-ner-one", "slovnet", str(tmp_path / "gold.spacy")])
+    args = ["benchmark-ner-one", "slovnet", str(tmp_path / "gold.spacy"), "--train-path", str(tmp_path / "gold.spacy")]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     scores = json.loads(result.output.strip().splitlines()[-1])
+    # Every gold mention is in the "training" data here.
+    assert scores["errors"]["total"]["unseen"] == 0
+    assert scores["errors"]["per_type"]["PER"]["seen_recall"] == 1.0
     assert scores["words"] == sum(len(doc) for doc in docs)
     # slovnet finds "Александр Пушкин" and "Москве" exactly as the gold has them.
     assert scores["entity"]["ents_per_type"]["PER"]["f"] == 1.0

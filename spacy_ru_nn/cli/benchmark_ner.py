@@ -19,6 +19,7 @@ from wasabi import msg
 
 from ._app import app
 from ._tables import markdown_table
+from .ner import error_table, read_training_mentions
 
 SLOVNET = "slovnet"
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -30,14 +31,18 @@ def _dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def _score(gold_docs, predicted_docs) -> Dict:
+def _score(gold_docs, predicted_docs, seen: Optional[Dict] = None) -> Dict:
     from spacy.scorer import get_ner_prf
     from spacy.training import Example
 
-    from ..ner_metrics import token_io_prf
+    from ..ner_metrics import error_breakdown, token_io_prf
 
     examples = [Example(pred, ref) for pred, ref in zip(predicted_docs, gold_docs)]
-    return {"entity": get_ner_prf(examples), "token_io": token_io_prf(examples)}
+    return {
+        "entity": get_ner_prf(examples),
+        "token_io": token_io_prf(examples),
+        "errors": error_breakdown(examples, seen),
+    }
 
 
 def _run_spacy(model: str, texts: List[str], overrides: Dict[str, Any]):
@@ -86,6 +91,9 @@ def benchmark_ner_one(
     system: str = typer.Argument(..., help="'slovnet' or a spaCy pipeline name or path"),
     data_path: Path = typer.Argument(..., help=".spacy file with gold entities"),
     overrides: List[str] = typer.Option([], "--override", help="section.key=value for spacy.load"),
+    train_path: Optional[Path] = typer.Option(
+        None, "--train-path", help=".spacy training data, for recall on seen and unseen mentions"
+    ),
 ) -> None:
     """Run one system and print its result as JSON (called by benchmark-ner)."""
     import torch
@@ -102,8 +110,9 @@ def benchmark_ner_one(
         config = dict(parse_override(override) for override in overrides)
         docs, load_seconds, seconds, size = _run_spacy(system, texts, config)
     n_words = sum(len(doc) for doc in gold)
+    seen = read_training_mentions(train_path) if train_path is not None else None
     result = {
-        **_score(gold, docs),
+        **_score(gold, docs, seen),
         "words": n_words,
         "seconds": seconds,
         "words_per_second": n_words / seconds,
@@ -125,6 +134,9 @@ def benchmark_ner(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Markdown table"),
     json_output: Optional[Path] = typer.Option(None, "--json", help="All numbers as JSON"),
     repeats: int = typer.Option(3, help="Fresh processes per system, interleaved; the median speed is reported"),
+    train_path: Optional[Path] = typer.Option(
+        None, "--train-path", help=".spacy training data: adds a table of errors with recall on seen and unseen mentions"
+    ),
 ) -> None:
     """Score and time every system on one machine in one run; print one table.
 
@@ -150,6 +162,8 @@ def benchmark_ner(
             env = {**os.environ, **ONE_THREAD}
             cmd = [sys.executable, "-m", "spacy_ru_nn", "benchmark-ner-one", system, str(data_path)]
             cmd += overrides_of.get(name, [])
+            if train_path is not None:
+                cmd += ["--train-path", str(train_path)]
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 msg.fail(f"{name} failed", proc.stderr[-2000:], exits=1)
@@ -157,9 +171,14 @@ def benchmark_ner(
     results = {name: median_run(system_runs) for name, system_runs in runs.items()}
     header, rows = _table(results)
     msg.table(rows, header=header, divider=True)
+    markdown = markdown_table(header, rows)
+    if train_path is not None:
+        error_header, error_rows = error_table({name: r["errors"] for name, r in results.items()})
+        msg.table(error_rows, header=error_header, divider=True)
+        markdown += "\n" + markdown_table(error_header, error_rows)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(markdown_table(header, rows), encoding="utf8")
+        output.write_text(markdown, encoding="utf8")
         msg.good(f"Saved the table to {output}")
     if json_output is not None:
         json_output.parent.mkdir(parents=True, exist_ok=True)

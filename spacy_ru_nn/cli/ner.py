@@ -2,7 +2,7 @@
 import json
 import time
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import spacy
 import typer
@@ -12,7 +12,7 @@ from spacy.training import Example
 from wasabi import msg
 
 from ..corpora.factru import CorpusFormatError, convert_folder, fold_documents, split_documents
-from ..ner_metrics import token_io_prf
+from ..ner_metrics import error_breakdown, token_io_prf, training_mentions
 from ._app import app, convert_app
 from ._tables import markdown_table
 
@@ -65,13 +65,18 @@ def evaluate_ner(
     data_path: Path = typer.Argument(..., help=".spacy file with gold entities"),
     output: Path = typer.Option(None, "--output", "-o", help="Where to write the metrics JSON"),
     batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
+    train_path: Optional[Path] = typer.Option(
+        None, "--train-path", help=".spacy file the model was trained on: splits recall by mentions seen in it or not"
+    ),
 ) -> None:
-    """Entity-level P/R/F (spaCy's scorer), token-level IO F1 per type, and words/second."""
+    """Entity-level P/R/F (spaCy's scorer), token-level IO F1 per type, words/second, and
+    where the exact-span errors come from."""
     import torch
 
     torch.set_num_threads(1)
     nlp = spacy.load(model)
     gold = list(DocBin().from_disk(data_path).get_docs(nlp.vocab))
+    seen = read_training_mentions(train_path) if train_path is not None else None
     texts = [doc.text for doc in gold]
     start = time.perf_counter()
     predicted = list(nlp.pipe(texts, batch_size=batch_size))
@@ -85,8 +90,12 @@ def evaluate_ner(
         "words": n_words,
         "seconds": round(seconds, 3),
         "words_per_second": round(n_words / seconds, 1),
+        "errors": error_breakdown(examples, seen),
     }
     _print_table(result)
+    header, rows = error_table({"": result["errors"]})
+    msg.table(rows, header=header, divider=True)
+    msg.info(boundary_summary(result["errors"]))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf8")
@@ -108,12 +117,50 @@ def _rows(result: Dict):
 
 def _markdown(result: Dict) -> str:
     speed = f"{result['words']} words, {result['words_per_second']:.0f} words/s (nlp.pipe, 1 torch thread)"
-    return markdown_table(HEADER, _rows(result)) + "\n" + speed + "\n"
+    errors = markdown_table(*error_table({"": result["errors"]}))
+    boundaries = boundary_summary(result["errors"])
+    return markdown_table(HEADER, _rows(result)) + "\n" + speed + "\n\n" + errors + "\n" + boundaries + "\n"
 
 
 def _print_table(result: Dict) -> None:
     msg.table(_rows(result), header=HEADER, divider=True)
     msg.info(f"{result['words']} words in {result['seconds']} s: {result['words_per_second']} words/s")
+
+
+def read_training_mentions(path: Path) -> Dict:
+    from spacy.vocab import Vocab
+
+    return training_mentions(DocBin().from_disk(path).get_docs(Vocab()))
+
+
+def error_table(errors_by_system: Mapping[str, Dict]) -> Tuple[Sequence[str], List[Sequence[str]]]:
+    """One row per system and type: what became of the gold entities, the spurious predictions,
+    and, where measured, recall on mentions seen in training and on unseen ones."""
+    with_seen = all("seen" in errors["total"] for errors in errors_by_system.values())
+    named = any(errors_by_system)
+    header = [
+        *(["system"] if named else []), "type", "gold", "found", "wrong type", "wrong boundary", "missed",
+        "spurious", *(["unseen", "R seen", "R unseen"] if with_seen else []),
+    ]  # fmt: skip
+    rows = []
+    for system, errors in errors_by_system.items():
+        for label, counts in [*errors["per_type"].items(), ("all", errors["total"])]:
+            row = [*([system] if named else []), label]
+            row += [str(counts[key]) for key in ("gold", "found", "wrong_type", "wrong_boundary", "missed", "spurious")]
+            if with_seen:
+                share = counts["unseen"] / counts["gold"] if counts["gold"] else 0.0
+                row += [f"{share:.0%}", f"{counts['seen_recall']:.3f}", f"{counts['unseen_recall']:.3f}"]
+            rows.append(row)
+    return header, rows
+
+
+def boundary_summary(errors: Dict) -> str:
+    kinds = errors["wrong_boundary_predictions"]
+    return (
+        f"Predictions with a wrong boundary: {kinds['longer']} longer than the gold entity they cover, "
+        f"{kinds['shorter']} shorter, {kinds['joins_several']} joining several gold entities, "
+        f"{kinds['crossing']} crossing one."
+    )
 
 
 PERFORMANCE_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type")
