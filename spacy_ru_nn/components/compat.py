@@ -6,9 +6,10 @@ to this one, so loading one fails early with a message naming the file and the f
 a msgpack or torch traceback from deep inside deserialization.
 """
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Optional, Tuple, TypeVar, Union
 
 import srsly
+from spacy.util import SimpleFrozenList
 
 from ..about import __version__
 
@@ -78,4 +79,46 @@ def check_version_in_bytes(bytes_data: bytes, name: str) -> None:
         check_written_version(cfg, name, "bytes")
 
 
-__all__ = ["VERSION_KEY", "check_version_in_bytes", "check_version_on_disk", "check_written_version", "major_minor"]
+# What torch, thinc and srsly raise on truncated, missing or foreign component files.
+LOAD_ERRORS = (ValueError, RuntimeError, EOFError, OSError, KeyError, TypeError)
+
+PipeT = TypeVar("PipeT", bound="CheckedLoading")
+
+
+class CheckedLoading:
+    """`from_disk` and `from_bytes` that refuse a newer release's files, and name the
+    component, its factory and the fix when loading fails. Listed before the spaCy pipe class
+    in the bases, whose methods do the loading."""
+
+    name: str
+    factory_name: str
+
+    def from_disk(self: PipeT, path: Union[str, Path], *, exclude: Iterable[str] = SimpleFrozenList()) -> PipeT:
+        """Load cfg and weights; a truncated, missing or foreign model file names itself.
+
+        path (Union[str, Path]): The component's directory.
+        exclude (Iterable[str]): Serialization fields to skip.
+        RETURNS: The loaded component.
+        """
+        check_version_on_disk(path, self.name)
+        try:
+            return super().from_disk(path, exclude=exclude)
+        except LOAD_ERRORS as err:
+            raise ValueError(
+                f"Could not load component '{self.name}' ({self.factory_name}) from {path}: {err}. "
+                "The files may be truncated, or written by another version of spacy-ru-nn: "
+                "re-train the pipeline or re-install its package."
+            ) from err
+
+    def from_bytes(self: PipeT, bytes_data: bytes, *, exclude: Iterable[str] = SimpleFrozenList()) -> PipeT:
+        """Load from `to_bytes` output, with the same checks as `from_disk`."""
+        check_version_in_bytes(bytes_data, self.name)
+        try:
+            return super().from_bytes(bytes_data, exclude=exclude)
+        except LOAD_ERRORS as err:
+            raise ValueError(
+                f"Could not load component '{self.name}' ({self.factory_name}) from bytes: {err}"
+            ) from err
+
+
+__all__ = ["CheckedLoading", "VERSION_KEY", "check_version_in_bytes", "check_version_on_disk", "check_written_version", "major_minor"]

@@ -10,7 +10,6 @@ from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.util import SimpleFrozenList
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, SequenceCategoricalCrossentropy, set_dropout_rate
 from thinc.types import Floats2d, Ints1d
@@ -20,7 +19,7 @@ from ..layers.crf import crf_from_layer, pad_sequences
 from ..layers.features import sequence_lengths
 from ..layers.tagger import set_torch_dropout_rate, with_torch_averages
 from ..tag_schemes import biluo_to_scheme, check_scheme, decode_spans, tag_names
-from .compat import VERSION_KEY, check_version_in_bytes, check_version_on_disk
+from .compat import VERSION_KEY, CheckedLoading
 
 default_model_config = """
 [model]
@@ -70,8 +69,10 @@ def make_bilstm_ner(
     return BiLSTMEntityRecognizer(nlp.vocab, model, name, tag_scheme=tag_scheme, scorer=scorer)
 
 
-class BiLSTMEntityRecognizer(TrainablePipe):
+class BiLSTMEntityRecognizer(CheckedLoading, TrainablePipe):
     """Tag each token (IO or BIO) and decode the tags into non-overlapping `doc.ents`."""
+
+    factory_name = "bilstm_ner"
 
     def __init__(
         self,
@@ -226,27 +227,6 @@ class BiLSTMEntityRecognizer(TrainablePipe):
         """
         with self.model.use_params(with_torch_averages(self.model, params)):
             yield
-
-    def from_disk(self, path, *, exclude: Iterable[str] = SimpleFrozenList()) -> "BiLSTMEntityRecognizer":
-        """Load cfg and weights; a truncated, missing or foreign model file names itself."""
-        check_version_on_disk(path, self.name)
-        try:
-            return super().from_disk(path, exclude=exclude)
-        except (ValueError, RuntimeError, EOFError, OSError, KeyError, TypeError) as err:
-            raise ValueError(
-                f"Could not load component '{self.name}' (bilstm_ner) from {path}: {err}. "
-                "The files may be truncated, or written by another version of spacy-ru-nn: "
-                "re-train the pipeline or re-install its package."
-            ) from err
-
-    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = SimpleFrozenList()) -> "BiLSTMEntityRecognizer":
-        check_version_in_bytes(bytes_data, self.name)
-        try:
-            return super().from_bytes(bytes_data, exclude=exclude)
-        except (ValueError, RuntimeError, EOFError, KeyError, TypeError) as err:
-            raise ValueError(
-                f"Could not load component '{self.name}' (bilstm_ner) from bytes: {err}"
-            ) from err
 
     def initialize(
         self,

@@ -13,7 +13,6 @@ from spacy.language import Language
 from spacy.pipeline.textcat import TextCategorizer
 from spacy.tokens import Doc, Token
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.util import SimpleFrozenList
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
@@ -21,7 +20,7 @@ from thinc.types import Floats2d
 from ..about import __version__
 from ..layers.bow import is_built
 from ..scorers import decide
-from .compat import VERSION_KEY, check_version_in_bytes, check_version_on_disk
+from .compat import VERSION_KEY, CheckedLoading
 
 default_model_config = """
 [model]
@@ -75,12 +74,14 @@ def make_nn_textcat(
     return BoWTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
 
 
-class BoWTextCategorizer(TextCategorizer):
+class BoWTextCategorizer(CheckedLoading, TextCategorizer):
     """Single-label text classifier on `spacy-ru-nn.BoWPerceptron.v1`.
 
     With two labels, `doc.cats` is `{positive: p, other: 1 - p}` from one sigmoid;
     with more, a softmax distribution over the labels.
     """
+
+    factory_name = "nn_textcat"
 
     def __init__(
         self,
@@ -258,31 +259,6 @@ class BoWTextCategorizer(TextCategorizer):
         if not is_built(self.model):
             raise ValueError(Errors.E109.format(name=self.name))
         return get_attention(self.model, doc)
-
-    def from_disk(self, path, *, exclude: Iterable[str] = SimpleFrozenList()) -> "BoWTextCategorizer":
-        """Load cfg and weights; a truncated, missing or foreign model file names itself.
-
-        path (Union[str, Path]): The component's directory.
-        exclude (Iterable[str]): Serialization fields to skip.
-        RETURNS (BoWTextCategorizer): The loaded component.
-        """
-        check_version_on_disk(path, self.name)
-        try:
-            return super().from_disk(path, exclude=exclude)
-        except (ValueError, RuntimeError, EOFError, OSError, KeyError, TypeError) as err:
-            raise ValueError(
-                f"Could not load component '{self.name}' (nn_textcat) from {path}: {err}. "
-                "The files may be truncated, or written by another version of spacy-ru-nn: "
-                "re-train the pipeline or re-install its package."
-            ) from err
-
-    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = SimpleFrozenList()) -> "BoWTextCategorizer":
-        """Load from `to_bytes` output, with the same checks as `from_disk`."""
-        check_version_in_bytes(bytes_data, self.name)
-        try:
-            return super().from_bytes(bytes_data, exclude=exclude)
-        except (ValueError, RuntimeError, EOFError, KeyError, TypeError) as err:
-            raise ValueError(f"Could not load component '{self.name}' (nn_textcat) from bytes: {err}") from err
 
     def decide(self, doc: Doc) -> str:
         """The predicted label of an annotated doc, using the threshold when binary.
