@@ -1,8 +1,13 @@
+import json
+
 import pytest
 import spacy
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
+from typer.testing import CliRunner
 
+from conftest import make_ner_examples
+from spacy_ru_nn.cli import app
 from spacy_ru_nn.cli.ner import boundary_summary, error_table
 from spacy_ru_nn.ner_metrics import error_breakdown, mention_key, token_io_prf, training_mentions
 
@@ -86,3 +91,23 @@ def test_error_table_has_a_row_per_type_and_the_total(nlp):
 def test_token_io_gives_partial_credit_for_a_partly_found_entity(nlp):
     scores = token_io_prf([example(nlp, [(1, 2, "PER")], [(0, 2, "PER")])])
     assert scores["per_type"]["PER"] == pytest.approx({"p": 1.0, "r": 0.5, "f": 2 / 3})
+
+
+def test_evaluate_ner_reports_the_errors_of_a_saved_pipeline(trained_ner, tmp_path):
+    trained_ner.to_disk(tmp_path / "model")
+    gold = [eg.reference for eg in make_ner_examples(trained_ner)]
+    DocBin(docs=gold).to_disk(tmp_path / "gold.spacy")
+    DocBin(docs=gold[:1]).to_disk(tmp_path / "train.spacy")
+    args = [
+        "evaluate-ner", str(tmp_path / "model"), str(tmp_path / "gold.spacy"),
+        "--train-path", str(tmp_path / "train.spacy"), "--output", str(tmp_path / "ner.json"),
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "ner.json").read_text(encoding="utf8"))
+    errors = metrics["errors"]["total"]
+    # The pipeline learnt these sentences; the "training" file has only the first one's two.
+    assert errors["gold"] == sum(len(doc.ents) for doc in gold) == 10
+    assert errors["found"] == round(metrics["entity"]["ents_r"] * 10)
+    assert (errors["seen"], errors["unseen"]) == (2, 8)
+    assert "| R unseen |" in (tmp_path / "ner.md").read_text(encoding="utf8")
