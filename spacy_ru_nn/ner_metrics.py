@@ -5,6 +5,7 @@ token counts once with the type of the entity covering it (or none), so a partly
 earns partial credit, and this reads higher than spaCy's entity-level exact-span F1. The error
 breakdown says where the exact-span errors come from.
 """
+import random
 from collections import Counter, defaultdict
 from typing import AbstractSet, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
@@ -96,6 +97,38 @@ def error_breakdown(
         "total": _outcomes(sum(per_type.values(), Counter()), seen is not None),
         "wrong_boundary_predictions": {kind: boundaries[kind] for kind in BOUNDARY_KINDS},
     }
+
+
+def error_examples(examples: Iterable[Example], per_kind: int, seed: int = 0) -> Dict[str, List[str]]:
+    """Up to `per_kind` errors of each kind of `error_breakdown`, drawn at random (seeded), one
+    line each: the gold entity or the spurious prediction, what was predicted over it, and the
+    text around it."""
+    cases: Dict[str, List[str]] = defaultdict(list)
+    for eg in examples:
+        gold = _char_spans(eg.reference)
+        predicted = _char_spans(eg.predicted)
+        text = eg.reference.text
+        for entity in sorted(gold):
+            outcome = _gold_outcome(entity, predicted)
+            if outcome != "found":
+                over = ", ".join(_quote(text, span) for span in sorted(_overlapping(entity[:2], predicted)))
+                cases[outcome].append(f"{_quote(text, entity)} -> {over or 'nothing'} | {_context(text, entity)}")
+        for span in sorted(predicted - gold):
+            if not _overlapping(span[:2], gold):
+                cases["spurious"].append(f"{_quote(text, span)} | {_context(text, span)}")
+    rng = random.Random(seed)
+    kinds = (*GOLD_OUTCOMES[1:], "spurious")
+    return {kind: rng.sample(cases[kind], min(per_kind, len(cases[kind]))) for kind in kinds}
+
+
+def _quote(text: str, span: CharSpan) -> str:
+    start, end, label = span
+    return f"{text[start:end]!r} {label}"
+
+
+def _context(text: str, span: CharSpan, width: int = 40) -> str:
+    start, end, _ = span
+    return " ".join(text[max(0, start - width) : end + width].split())
 
 
 def _char_spans(doc: Doc) -> Set[CharSpan]:

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from conftest import make_ner_examples
 from spacy_ru_nn.cli import app
 from spacy_ru_nn.cli.ner import boundary_summary, error_table
-from spacy_ru_nn.ner_metrics import error_breakdown, mention_key, token_io_prf, training_mentions
+from spacy_ru_nn.ner_metrics import error_breakdown, error_examples, mention_key, token_io_prf, training_mentions
 
 WORDS = ["Александр", "Пушкин", "родился", "в", "Москве", "и", "жил", "в", "Санкт", "-", "Петербурге", "."]
 
@@ -71,6 +71,21 @@ def test_recall_is_split_by_mentions_seen_in_training(nlp):
     assert errors["per_type"]["PER"]["seen"] == 1 and errors["per_type"]["PER"]["seen_recall"] == 1.0
     assert errors["per_type"]["LOC"]["seen"] == 0 and errors["per_type"]["LOC"]["unseen"] == 2
     assert errors["per_type"]["LOC"]["unseen_recall"] == 0.5
+
+
+def test_error_examples_show_the_entity_the_prediction_and_the_context(nlp):
+    predicted = [(1, 2, "PER"), (4, 5, "ORG"), (6, 7, "PER")]
+    cases = error_examples([example(nlp, predicted, GOLD)], per_kind=5)
+    # Forty characters of context on each side, whitespace collapsed.
+    assert cases["wrong_boundary"] == [
+        "'Александр Пушкин' PER -> 'Пушкин' PER | Александр Пушкин родился в Москве и жил в Санкт - Петерб"
+    ]
+    assert cases["wrong_type"][0].startswith("'Москве' LOC -> 'Москве' ORG | ")
+    assert cases["missed"][0].startswith("'Санкт - Петербурге' LOC -> nothing | ")
+    assert cases["spurious"][0].startswith("'жил' PER | ")
+    assert error_examples([example(nlp, predicted, GOLD)], per_kind=0) == {
+        "wrong_type": [], "wrong_boundary": [], "missed": [], "spurious": [],
+    }  # fmt: skip
 
 
 def test_mention_keys_ignore_case_and_spacing():

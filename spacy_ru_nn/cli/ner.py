@@ -12,7 +12,7 @@ from spacy.training import Example
 from wasabi import msg
 
 from ..corpora.factru import CorpusFormatError, convert_folder, fold_documents, split_documents
-from ..ner_metrics import error_breakdown, token_io_prf, training_mentions
+from ..ner_metrics import error_breakdown, error_examples, token_io_prf, training_mentions
 from ._app import app, convert_app
 from ._tables import markdown_table
 
@@ -68,6 +68,7 @@ def evaluate_ner(
     train_path: Optional[Path] = typer.Option(
         None, "--train-path", help=".spacy file the model was trained on: splits recall by mentions seen in it or not"
     ),
+    n_examples: int = typer.Option(0, "--examples", help="Print this many errors of each kind, drawn at random (seeded)"),
 ) -> None:
     """Entity-level P/R/F (spaCy's scorer), token-level IO F1 per type, words/second, and
     where the exact-span errors come from."""
@@ -96,6 +97,10 @@ def evaluate_ner(
     header, rows = error_table({"": result["errors"]})
     msg.table(rows, header=header, divider=True)
     msg.info(boundary_summary(result["errors"]))
+    if n_examples > 0:
+        for kind, lines in error_examples(examples, n_examples).items():
+            msg.divider(kind.replace("_", " "))
+            print("\n".join(lines))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf8")
