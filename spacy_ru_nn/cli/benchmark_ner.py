@@ -135,7 +135,7 @@ def benchmark_ner(
     json_output: Optional[Path] = typer.Option(None, "--json", help="All numbers as JSON"),
     repeats: int = typer.Option(3, help="Fresh processes per system, interleaved; the median speed is reported"),
     train_path: Optional[Path] = typer.Option(
-        None, "--train-path", help=".spacy training data: adds a table of errors with recall on seen and unseen mentions"
+        None, "--train-path", help=".spacy training data: adds a table of errors, recall on seen and unseen mentions"
     ),
 ) -> None:
     """Score and time every system on one machine in one run; print one table.

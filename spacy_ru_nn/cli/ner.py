@@ -12,7 +12,7 @@ from spacy.training import Example
 from wasabi import msg
 
 from ..corpora.factru import CorpusFormatError, convert_folder, fold_documents, split_documents
-from ..ner_metrics import error_breakdown, error_examples, token_io_prf, training_mentions
+from ..ner_metrics import GOLD_OUTCOMES, error_breakdown, error_examples, token_io_prf, training_mentions
 from ._app import app, convert_app
 from ._tables import markdown_table
 
@@ -66,9 +66,9 @@ def evaluate_ner(
     output: Path = typer.Option(None, "--output", "-o", help="Where to write the metrics JSON"),
     batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
     train_path: Optional[Path] = typer.Option(
-        None, "--train-path", help=".spacy file the model was trained on: splits recall by mentions seen in it or not"
+        None, "--train-path", help=".spacy file the model was trained on: recall on mentions seen in it and unseen"
     ),
-    n_examples: int = typer.Option(0, "--examples", help="Print this many errors of each kind, drawn at random (seeded)"),
+    n_examples: int = typer.Option(0, "--examples", help="Print this many errors of each kind, drawn at random"),
 ) -> None:
     """Entity-level P/R/F (spaCy's scorer), token-level IO F1 per type, words/second, and
     where the exact-span errors come from."""
@@ -151,7 +151,7 @@ def error_table(errors_by_system: Mapping[str, Dict]) -> Tuple[Sequence[str], Li
     for system, errors in errors_by_system.items():
         for label, counts in [*errors["per_type"].items(), ("all", errors["total"])]:
             row = [*([system] if named else []), label]
-            row += [str(counts[key]) for key in ("gold", "found", "wrong_type", "wrong_boundary", "missed", "spurious")]
+            row += [str(counts[key]) for key in ("gold", *GOLD_OUTCOMES, "spurious")]
             if with_seen:
                 share = counts["unseen"] / counts["gold"] if counts["gold"] else 0.0
                 row += [f"{share:.0%}", f"{counts['seen_recall']:.3f}", f"{counts['unseen_recall']:.3f}"]

@@ -121,4 +121,11 @@ class CheckedLoading:
             ) from err
 
 
-__all__ = ["CheckedLoading", "VERSION_KEY", "check_version_in_bytes", "check_version_on_disk", "check_written_version", "major_minor"]
+__all__ = [
+    "CheckedLoading",
+    "VERSION_KEY",
+    "check_version_in_bytes",
+    "check_version_on_disk",
+    "check_written_version",
+    "major_minor",
+]
