@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import pytest
 import spacy
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
@@ -88,10 +89,30 @@ def test_override_values_are_read_like_spacy_cli_overrides():
 
 
 def test_override_of_an_unknown_pipeline_is_a_clear_error(tmp_path):
+    DocBin().to_disk(tmp_path / "gold.spacy")
     args = ["benchmark-ner", str(tmp_path / "gold.spacy"), "--pipeline", "ours=x", "--override", "theirs:a.b=1"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
     assert "expected NAME:section.key=value" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["evaluate-ner", "model", "{missing}"],
+        ["evaluate-ner", "model", "{gold}", "--train-path", "{missing}"],
+        ["benchmark-ner", "{missing}"],
+        ["convert", "factru", "{missing}", "out"],
+        ["check-metrics", "{missing}"],
+    ],
+)
+def test_a_missing_input_file_is_named_before_any_work(tmp_path, monkeypatch, args):
+    # Relative paths: typer's error box wraps long ones.
+    monkeypatch.chdir(tmp_path)
+    DocBin().to_disk("gold.spacy")
+    result = CliRunner().invoke(app, [arg.format(missing="missing.spacy", gold="gold.spacy") for arg in args])
+    assert result.exit_code == 2
+    assert "'missing.spacy' does not exist" in result.output
 
 
 def test_ablation_reuses_a_run_only_when_config_data_and_command_are_unchanged(tmp_path):

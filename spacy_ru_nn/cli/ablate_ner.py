@@ -43,8 +43,10 @@ def _seeds(value: str) -> List[int]:
 
 @app.command("ablate-ner")
 def ablate_ner(
-    config: Path = typer.Argument(..., help="The NER training config"),
-    corpus: Path = typer.Argument(..., help="Folder with devset.spacy, dev.spacy and test.spacy"),
+    config: Path = typer.Argument(..., help="The NER training config", exists=True, dir_okay=False),
+    corpus: Path = typer.Argument(
+        ..., help="Folder with devset.spacy, dev.spacy and test.spacy", exists=True, file_okay=False
+    ),
     training_dir: Path = typer.Option(Path("training/ablation"), help="Where the variants are trained"),
     steps: int = typer.Option(1000, help="Training steps on the whole devset (as train-ner)"),
     seeds: str = typer.Option("0,1,2", help="Seeds of the full model; the variants use the first"),

@@ -89,10 +89,11 @@ def _run_slovnet(texts: List[str], vocab):
 @app.command("benchmark-ner-one", hidden=True)
 def benchmark_ner_one(
     system: str = typer.Argument(..., help="'slovnet' or a spaCy pipeline name or path"),
-    data_path: Path = typer.Argument(..., help=".spacy file with gold entities"),
+    data_path: Path = typer.Argument(..., help=".spacy file with gold entities", exists=True, dir_okay=False),
     overrides: List[str] = typer.Option([], "--override", help="section.key=value for spacy.load"),
     train_path: Optional[Path] = typer.Option(
-        None, "--train-path", help=".spacy training data, for recall on seen and unseen mentions"
+        None, "--train-path", help=".spacy training data, for recall on seen and unseen mentions",
+        exists=True, dir_okay=False,
     ),
 ) -> None:
     """Run one system and print its result as JSON (called by benchmark-ner)."""
@@ -125,7 +126,9 @@ def benchmark_ner_one(
 
 @app.command("benchmark-ner")
 def benchmark_ner(
-    data_path: Path = typer.Argument(..., help=".spacy file with gold entities (the factRuEval testset)"),
+    data_path: Path = typer.Argument(
+        ..., help=".spacy file with gold entities (the factRuEval testset)", exists=True, dir_okay=False
+    ),
     pipelines: List[str] = typer.Option([], "--pipeline", "-p", help="NAME=PATH of a spaCy pipeline; repeatable"),
     overrides: List[str] = typer.Option(
         [], "--override", help="NAME:section.key=value, a config override for pipeline NAME; repeatable"
@@ -135,7 +138,8 @@ def benchmark_ner(
     json_output: Optional[Path] = typer.Option(None, "--json", help="All numbers as JSON"),
     repeats: int = typer.Option(3, help="Fresh processes per system, interleaved; the median speed is reported"),
     train_path: Optional[Path] = typer.Option(
-        None, "--train-path", help=".spacy training data: adds a table of errors, recall on seen and unseen mentions"
+        None, "--train-path", help=".spacy training data: adds a table of errors, recall on seen and unseen mentions",
+        exists=True, dir_okay=False,
     ),
 ) -> None:
     """Score and time every system on one machine in one run; print one table.

@@ -71,8 +71,8 @@ def _mean_sd(values: List[float]) -> str:
 )
 def cv_ner(
     ctx: typer.Context,
-    config: Path = typer.Argument(..., help="The NER training config"),
-    folds_dir: Path = typer.Argument(..., help="corpus/ner/folds from `convert factru`"),
+    config: Path = typer.Argument(..., help="The NER training config", exists=True, dir_okay=False),
+    folds_dir: Path = typer.Argument(..., help="corpus/ner/folds from `convert factru`", exists=True, file_okay=False),
     training_dir: Path = typer.Option(Path("training/ner-cv"), help="Where each fold's model goes"),
     steps: int = typer.Option(1500, help="Training steps per fold (no early stopping)"),
     eval_frequency: int = typer.Option(100, help="Steps between dev evaluations of the curve"),

@@ -19,7 +19,9 @@ from ._tables import markdown_table
 
 @convert_app.command("factru")
 def convert_factru(
-    source: Path = typer.Argument(..., help="factRuEval-2016 folder holding devset/ and testset/"),
+    source: Path = typer.Argument(
+        ..., help="factRuEval-2016 folder holding devset/ and testset/", exists=True, file_okay=False
+    ),
     output_dir: Path = typer.Argument(..., help="Where train.spacy, dev.spacy and test.spacy go"),
     dev_fraction: float = typer.Option(0.2, help="Share of devset documents held out for early stopping"),
     seed: int = typer.Option(0, help="Seed of the document-level train/dev split and the folds"),
@@ -62,11 +64,12 @@ def convert_factru(
 @app.command("evaluate-ner")
 def evaluate_ner(
     model: str = typer.Argument(..., help="Pipeline name or path"),
-    data_path: Path = typer.Argument(..., help=".spacy file with gold entities"),
+    data_path: Path = typer.Argument(..., help=".spacy file with gold entities", exists=True, dir_okay=False),
     output: Path = typer.Option(None, "--output", "-o", help="Where to write the metrics JSON"),
     batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
     train_path: Optional[Path] = typer.Option(
-        None, "--train-path", help=".spacy file the model was trained on: recall on mentions seen in it and unseen"
+        None, "--train-path", help=".spacy file the model was trained on: recall on mentions seen in it and unseen",
+        exists=True, dir_okay=False,
     ),
     n_examples: int = typer.Option(0, "--examples", help="Print this many errors of each kind, drawn at random"),
 ) -> None:
@@ -173,8 +176,12 @@ PERFORMANCE_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type")
 
 @app.command("ner-package-meta")
 def ner_package_meta(
-    meta_path: Path = typer.Argument(..., help="meta.json fields for the package: description, license, sources, ..."),
-    metrics_path: Path = typer.Argument(..., help="evaluate-ner's metrics JSON on the testset"),
+    meta_path: Path = typer.Argument(
+        ..., help="meta.json fields for the package: description, license, sources, ...", exists=True, dir_okay=False
+    ),
+    metrics_path: Path = typer.Argument(
+        ..., help="evaluate-ner's metrics JSON on the testset", exists=True, dir_okay=False
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="The meta.json to pass to `spacy package --meta-path`"),
 ) -> None:
     """The package's meta with `performance` from the testset.

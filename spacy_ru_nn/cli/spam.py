@@ -41,7 +41,9 @@ SPLITS = ("train", "dev", "test")
 
 @convert_app.command("sms")
 def convert_sms(
-    source: Path = typer.Argument(..., help="SMS Spam Collection TSV: label<TAB>text, no header"),
+    source: Path = typer.Argument(
+        ..., help="SMS Spam Collection TSV: label<TAB>text, no header", exists=True, dir_okay=False
+    ),
     output_dir: Path = typer.Argument(..., help="Where train/dev/test.spacy and folds/ go"),
     lang: str = typer.Option("en", help="Language of the blank tokenizer"),
     seed: int = typer.Option(0, help="Seed of the stratified group shuffle"),
@@ -174,7 +176,9 @@ def _set_torch_threads(n_threads: int) -> None:
 @app.command("evaluate-spam")
 def evaluate_spam(
     model: str = typer.Argument(..., help="Pipeline name or path"),
-    data_path: Path = typer.Argument(..., help="Converted split, e.g. corpus/spam/test.spacy"),
+    data_path: Path = typer.Argument(
+        ..., help="Converted split, e.g. corpus/spam/test.spacy", exists=True, dir_okay=False
+    ),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Metrics JSON"),
     plots_dir: Optional[Path] = typer.Option(None, "--plots", help="Folder for ROC, PR and confusion PNGs"),
     threshold: Optional[float] = typer.Option(None, help="Override the component's threshold"),
@@ -218,8 +222,8 @@ def _fold_dirs(folds_dir: Path) -> List[Path]:
 
 @app.command("cv-spam")
 def cv_spam(
-    config_path: Path = typer.Argument(..., help="Training config, e.g. configs/spam.cfg"),
-    folds_dir: Path = typer.Argument(..., help="corpus/spam/folds from `convert sms`"),
+    config_path: Path = typer.Argument(..., help="Training config, e.g. configs/spam.cfg", exists=True, dir_okay=False),
+    folds_dir: Path = typer.Argument(..., help="corpus/spam/folds from `convert sms`", exists=True, file_okay=False),
     training_dir: Path = typer.Option(Path("training/spam_cv"), help="Where each fold's model goes"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Per-fold and mean metrics JSON"),
 ) -> None:
@@ -284,9 +288,13 @@ def _run_sklearn(make: Callable[[], Any], split_dir: Path, nlp: Language) -> Tup
 
 @app.command("benchmark-spam")
 def benchmark_spam(
-    config_path: Path = typer.Argument(..., help="nn_textcat config, configs/spam.cfg"),
-    baseline_config: Path = typer.Argument(..., help="spaCy textcat config, configs/spam_textcatbow.cfg"),
-    corpus_dir: Path = typer.Argument(..., help="corpus/spam: train/dev/test.spacy and folds/"),
+    config_path: Path = typer.Argument(..., help="nn_textcat config, configs/spam.cfg", exists=True, dir_okay=False),
+    baseline_config: Path = typer.Argument(
+        ..., help="spaCy textcat config, configs/spam_textcatbow.cfg", exists=True, dir_okay=False
+    ),
+    corpus_dir: Path = typer.Argument(
+        ..., help="corpus/spam: train/dev/test.spacy and folds/", exists=True, file_okay=False
+    ),
     training_dir: Path = typer.Option(Path("training/spam_benchmark"), help="Where the trained models go"),
     output: Path = typer.Option(Path("metrics/spam_benchmark.md"), "--output", "-o", help="Markdown table"),
     json_output: Optional[Path] = typer.Option(None, "--json", help="All numbers as JSON"),
@@ -361,7 +369,7 @@ def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], n_fold
 
 @app.command("check-metrics")
 def check_metrics(
-    path: Path = typer.Argument(..., help="A metrics JSON file"),
+    path: Path = typer.Argument(..., help="A metrics JSON file", exists=True, dir_okay=False),
     minimum: List[str] = typer.Option([], "--min", help="KEY=FLOOR, KEY dotted into nested dicts (e.g. spacy.cats_score=0.9); repeatable"),
     maximum: List[str] = typer.Option([], "--max", help="KEY=CEILING, for losses or error rates; repeatable"),
 ) -> None:

@@ -50,10 +50,18 @@ def train_with_overrides(
 
 @app.command("benchmark-spam-bilstm")
 def benchmark_spam_bilstm(
-    config_path: Path = typer.Argument(..., help="nn_textcat perceptron config, configs/spam.cfg"),
-    baseline_config: Path = typer.Argument(..., help="spaCy textcat config, configs/spam_textcatbow.cfg"),
-    bilstm_config: Path = typer.Argument(..., help="BiLSTM config, configs/spam_bilstm.cfg"),
-    corpus_dir: Path = typer.Argument(..., help="corpus/spam: train/dev/test.spacy and folds/"),
+    config_path: Path = typer.Argument(
+        ..., help="nn_textcat perceptron config, configs/spam.cfg", exists=True, dir_okay=False
+    ),
+    baseline_config: Path = typer.Argument(
+        ..., help="spaCy textcat config, configs/spam_textcatbow.cfg", exists=True, dir_okay=False
+    ),
+    bilstm_config: Path = typer.Argument(
+        ..., help="BiLSTM config, configs/spam_bilstm.cfg", exists=True, dir_okay=False
+    ),
+    corpus_dir: Path = typer.Argument(
+        ..., help="corpus/spam: train/dev/test.spacy and folds/", exists=True, file_okay=False
+    ),
     poolings: List[str] = typer.Option(list(POOLINGS), "--pooling", help="BiLSTM pooling to train (repeatable); all four by default"),
     n_folds: Optional[int] = typer.Option(None, "--n-folds", help="Use only the first N folds (0: test split only); all by default"),
     training_dir: Path = typer.Option(Path("training/spam_bilstm_benchmark"), help="Where the trained models go"),
@@ -138,7 +146,9 @@ def _attention_component(nlp: Language) -> BoWTextCategorizer:
 @app.command("plot-attention")
 def plot_attention(
     model: str = typer.Argument(..., help="A pipeline whose nn_textcat pools with attention"),
-    data_path: Path = typer.Argument(..., help="Converted split, e.g. corpus/spam/test.spacy"),
+    data_path: Path = typer.Argument(
+        ..., help="Converted split, e.g. corpus/spam/test.spacy", exists=True, dir_okay=False
+    ),
     output: Path = typer.Option(Path("metrics/spam_attention.png"), "--output", "-o", help="PNG file"),
     n_spam: int = typer.Option(4, help="Spam messages shown (the first ones in the file of 4 to max_words words)"),
     n_ham: int = typer.Option(2, help="Ham messages shown"),
