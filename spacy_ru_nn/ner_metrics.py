@@ -7,7 +7,7 @@ breakdown says where the exact-span errors come from.
 """
 import random
 from collections import Counter, defaultdict
-from typing import AbstractSet, Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import AbstractSet, Dict, Iterable, Iterator, List, Mapping, Optional, Set, Tuple
 
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -74,24 +74,20 @@ def error_breakdown(
     per_type: Dict[str, Counter] = defaultdict(Counter)
     boundaries: Counter = Counter()
     for eg in examples:
-        gold = _char_spans(eg.reference)
-        predicted = _char_spans(eg.predicted)
-        for start, end, label in gold:
+        for kind, (start, end, label), overlapping in _classified(eg):
+            if kind == "wrong_boundary_prediction":
+                boundaries[_boundary_kind((start, end), overlapping)] += 1
+                continue
             counts = per_type[label]
-            outcome = _gold_outcome((start, end, label), predicted)
+            counts[kind] += 1
+            if kind == "spurious":
+                continue
             counts["gold"] += 1
-            counts[outcome] += 1
             if seen is not None:
                 known = mention_key(eg.reference.text[start:end]) in seen.get(label, ())
                 group = "seen" if known else "unseen"
                 counts[group] += 1
-                counts[f"{group}_found"] += outcome == "found"
-        for start, end, label in predicted - gold:
-            overlapping = _overlapping((start, end), gold)
-            if not overlapping:
-                per_type[label]["spurious"] += 1
-            elif all((g_start, g_end) != (start, end) for g_start, g_end, _ in overlapping):
-                boundaries[_boundary_kind((start, end), overlapping)] += 1
+                counts[f"{group}_found"] += kind == "found"
     return {
         "per_type": {label: _outcomes(per_type[label], seen is not None) for label in sorted(per_type)},
         "total": _outcomes(sum(per_type.values(), Counter()), seen is not None),
@@ -105,17 +101,13 @@ def error_examples(examples: Iterable[Example], per_kind: int, seed: int = 0) ->
     text around it."""
     cases: Dict[str, List[str]] = defaultdict(list)
     for eg in examples:
-        gold = _char_spans(eg.reference)
-        predicted = _char_spans(eg.predicted)
         text = eg.reference.text
-        for entity in sorted(gold):
-            outcome = _gold_outcome(entity, predicted)
-            if outcome != "found":
-                over = ", ".join(_quote(text, span) for span in sorted(_overlapping(entity[:2], predicted)))
-                cases[outcome].append(f"{_quote(text, entity)} -> {over or 'nothing'} | {_context(text, entity)}")
-        for span in sorted(predicted - gold):
-            if not _overlapping(span[:2], gold):
-                cases["spurious"].append(f"{_quote(text, span)} | {_context(text, span)}")
+        for kind, span, overlapping in _classified(eg):
+            if kind == "spurious":
+                cases[kind].append(f"{_quote(text, span)} | {_context(text, span)}")
+            elif kind in GOLD_OUTCOMES and kind != "found":
+                over = ", ".join(_quote(text, other) for other in sorted(overlapping))
+                cases[kind].append(f"{_quote(text, span)} -> {over or 'nothing'} | {_context(text, span)}")
     rng = random.Random(seed)
     kinds = (*GOLD_OUTCOMES[1:], "spurious")
     return {kind: rng.sample(cases[kind], min(per_kind, len(cases[kind]))) for kind in kinds}
@@ -140,10 +132,26 @@ def _overlapping(span: Tuple[int, int], others: Iterable[CharSpan]) -> List[Char
     return [other for other in others if other[0] < end and start < other[1]]
 
 
-def _gold_outcome(entity: CharSpan, predicted: Set[CharSpan]) -> str:
-    if entity in predicted:
+def _classified(eg: Example) -> Iterator[Tuple[str, CharSpan, List[CharSpan]]]:
+    """(kind, span, what overlaps it) for each gold entity, then for each prediction that is not
+    one: "spurious", or "wrong_boundary_prediction" with the gold entities it overlaps. A
+    prediction on a gold span with another label is counted once, as that entity's wrong type."""
+    gold = _char_spans(eg.reference)
+    predicted = _char_spans(eg.predicted)
+    for entity in sorted(gold):
+        overlapping = _overlapping(entity[:2], predicted)
+        yield _gold_outcome(entity, overlapping), entity, overlapping
+    for span in sorted(predicted - gold):
+        overlapping = _overlapping(span[:2], gold)
+        if not overlapping:
+            yield "spurious", span, overlapping
+        elif all(other[:2] != span[:2] for other in overlapping):
+            yield "wrong_boundary_prediction", span, overlapping
+
+
+def _gold_outcome(entity: CharSpan, overlapping: List[CharSpan]) -> str:
+    if entity in overlapping:
         return "found"
-    overlapping = _overlapping(entity[:2], predicted)
     if any(other[:2] == entity[:2] for other in overlapping):
         return "wrong_type"
     return "wrong_boundary" if overlapping else "missed"
