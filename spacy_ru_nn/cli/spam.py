@@ -146,16 +146,22 @@ def _quiet(enabled: bool) -> Iterator[io.StringIO]:
 
 
 def train_spacy(
-    config_path: Path, corpus_dir: Path, output_dir: Path, *, quiet: bool = False
+    config_path: Path,
+    corpus_dir: Path,
+    output_dir: Path,
+    *,
+    quiet: bool = False,
+    overrides: Optional[Dict[str, Any]] = None,
 ) -> Tuple[Language, float]:
-    """`spacy train` on corpus_dir/{train,dev}.spacy; returns model-best and the seconds
-    spent in initialize + training (dev evaluations included)."""
+    """`spacy train` on corpus_dir/{train,dev}.spacy, with optional config overrides; returns
+    model-best and the seconds spent in initialize + training (dev evaluations included)."""
     from spacy.training.initialize import init_nlp
     from spacy.training.loop import train as train_nlp
 
     overrides = {
         "paths.train": str(corpus_dir / "train.spacy"),
         "paths.dev": str(corpus_dir / "dev.spacy"),
+        **(overrides or {}),
     }
     config = spacy.util.load_config(config_path, overrides=overrides, interpolate=False)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -165,6 +171,28 @@ def train_spacy(
         train_nlp(nlp, output_dir, use_gpu=-1, stdout=log if quiet else None, stderr=log if quiet else None)
         seconds = time.perf_counter() - start
     return spacy.load(output_dir / "model-best"), seconds
+
+
+def train_and_score_spacy(
+    config_path: Path,
+    corpus_dir: Path,
+    folds: Sequence[Path],
+    output_dir: Path,
+    overrides: Optional[Dict[str, Any]] = None,
+) -> Dict[str, Any]:
+    """Train a spaCy spam pipeline on the split and on each fold; its test metrics (with training
+    seconds and messages/s) and each fold's metrics, the same for every system of a benchmark."""
+    nlp, seconds = train_spacy(config_path, corpus_dir, output_dir / "split", quiet=True, overrides=overrides)
+    texts, y_test = read_gold(corpus_dir / "test.spacy", nlp)
+    test = binary_metrics(y_test, spacy_spam_scores(nlp, texts), spam_threshold(nlp))
+    test["train_seconds"] = seconds
+    test["messages_per_second"] = throughput(lambda batch: spacy_spam_scores(nlp, batch), texts)
+    fold_metrics = []
+    for fold in folds:
+        fold_nlp, _ = train_spacy(config_path, fold, output_dir / fold.name, quiet=True, overrides=overrides)
+        fold_texts, fold_y = read_gold(fold / "test.spacy", fold_nlp)
+        fold_metrics.append(binary_metrics(fold_y, spacy_spam_scores(fold_nlp, fold_texts), spam_threshold(fold_nlp)))
+    return {"test": test, "folds": fold_metrics}
 
 
 def _set_torch_threads(n_threads: int) -> None:
@@ -307,18 +335,7 @@ def benchmark_spam(
     systems: Dict[str, Dict[str, Any]] = {}
     for name, config in (("nn_textcat (BoWPerceptron)", config_path), ("spaCy textcat (TextCatBOW.v3)", baseline_config)):
         msg.text(f"Training {name} on the split and {len(folds)} folds ...")
-        out_dir = training_dir / config.stem
-        nlp, seconds = train_spacy(config, corpus_dir, out_dir / "split", quiet=True)
-        texts, y_test = read_gold(corpus_dir / "test.spacy", nlp)
-        test = binary_metrics(y_test, spacy_spam_scores(nlp, texts), spam_threshold(nlp))
-        test["train_seconds"] = seconds
-        test["messages_per_second"] = throughput(lambda batch: spacy_spam_scores(nlp, batch), texts)
-        fold_metrics = []
-        for fold in folds:
-            fold_nlp, fold_seconds = train_spacy(config, fold, out_dir / fold.name, quiet=True)
-            fold_texts, fold_y = read_gold(fold / "test.spacy", fold_nlp)
-            fold_metrics.append(binary_metrics(fold_y, spacy_spam_scores(fold_nlp, fold_texts), spam_threshold(fold_nlp)))
-        systems[name] = {"test": test, "folds": fold_metrics}
+        systems[name] = train_and_score_spacy(config, corpus_dir, folds, training_dir / config.stem)
     for name, make in _sklearn_systems().items():
         msg.text(f"Fitting {name} ...")
         test, pipeline, texts = _run_sklearn(make, corpus_dir, blank)

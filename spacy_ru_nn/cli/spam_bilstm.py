@@ -6,7 +6,6 @@
         corpus/spam/test.spacy --output metrics/spam_attention.png
 """
 import json
-import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -19,33 +18,10 @@ from wasabi import msg
 from ..components.textcat import BoWTextCategorizer
 from ..corpora.sms import POSITIVE_LABEL
 from ..layers.bilstm_classifier import POOLINGS
-from ..spam_metrics import binary_metrics, mean_and_sd
+from ..spam_metrics import mean_and_sd
 from ._app import app
 from ._tables import markdown_table
-from .spam import _fold_dirs, _quiet, _set_torch_threads, read_gold, spacy_spam_scores, spam_threshold, throughput
-
-
-def train_with_overrides(
-    config_path: Path, corpus_dir: Path, output_dir: Path, overrides: Dict[str, Any]
-) -> Tuple[Language, float]:
-    """`spacy train` on corpus_dir/{train,dev}.spacy with extra config overrides (quietly);
-    returns model-best and the seconds of initialize + training (dev evaluations included)."""
-    from spacy.training.initialize import init_nlp
-    from spacy.training.loop import train as train_nlp
-
-    overrides = {
-        "paths.train": str(corpus_dir / "train.spacy"),
-        "paths.dev": str(corpus_dir / "dev.spacy"),
-        **overrides,
-    }
-    config = spacy.util.load_config(config_path, overrides=overrides, interpolate=False)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    with _quiet(True) as log:
-        start = time.perf_counter()
-        nlp = init_nlp(config, use_gpu=-1)
-        train_nlp(nlp, output_dir, use_gpu=-1, stdout=log, stderr=log)
-        seconds = time.perf_counter() - start
-    return spacy.load(output_dir / "model-best"), seconds
+from .spam import _fold_dirs, _set_torch_threads, train_and_score_spacy
 
 
 @app.command("benchmark-spam-bilstm")
@@ -88,19 +64,9 @@ def benchmark_spam_bilstm(
     systems: Dict[str, Dict[str, Any]] = {}
     for name, config, overrides, slug in runs:
         msg.text(f"Training {name} on the split and {len(folds)} folds ...")
-        out_dir = training_dir / slug
-        nlp, seconds = train_with_overrides(config, corpus_dir, out_dir / "split", overrides)
-        texts, y_test = read_gold(corpus_dir / "test.spacy", nlp)
-        test = binary_metrics(y_test, spacy_spam_scores(nlp, texts), spam_threshold(nlp))
-        test["train_seconds"] = seconds
-        test["messages_per_second"] = throughput(lambda batch: spacy_spam_scores(nlp, batch), texts)
-        fold_metrics = []
-        for fold in folds:
-            fold_nlp, _ = train_with_overrides(config, fold, out_dir / fold.name, overrides)
-            fold_texts, fold_y = read_gold(fold / "test.spacy", fold_nlp)
-            fold_metrics.append(binary_metrics(fold_y, spacy_spam_scores(fold_nlp, fold_texts), spam_threshold(fold_nlp)))
-        systems[name] = {"test": test, "folds": fold_metrics}
-        msg.good(f"{name}: test F1 {test['f1']:.3f}, AUC {test['roc_auc']:.4f}, {seconds:.1f} s")
+        systems[name] = train_and_score_spacy(config, corpus_dir, folds, training_dir / slug, overrides)
+        test = systems[name]["test"]
+        msg.good(f"{name}: test F1 {test['f1']:.3f}, AUC {test['roc_auc']:.4f}, {test['train_seconds']:.1f} s")
     header, rows = _rows(systems, len(folds))
     msg.table(rows, header=header, divider=True)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -200,4 +166,4 @@ def plot_attention(
     msg.good(f"Saved {output} ({len(picked)} messages)")
 
 
-__all__: Sequence[str] = ["benchmark_spam_bilstm", "plot_attention", "train_with_overrides"]
+__all__: Sequence[str] = ["benchmark_spam_bilstm", "plot_attention"]

@@ -39,7 +39,7 @@ from thinc.types import Floats2d
 from thinc.util import get_torch_default_device
 from torch import nn
 
-from .bow import convert_logits_to_probs
+from .bow import convert_logits_to_probs, featurize_and_classify_forward
 from .torch_modules import BiLSTM
 
 POOLINGS = ("last", "mean", "max", "attention")
@@ -421,7 +421,7 @@ def bilstm_classifier(
     )
     return Model(
         "bilstm_classifier",
-        _bilstm_classifier_forward,
+        featurize_and_classify_forward,
         init=bilstm_classifier_init,
         layers=[featurizer, wrapper],
         refs={"featurizer": featurizer, "output_layer": wrapper},
@@ -437,18 +437,3 @@ def bilstm_classifier(
             "attention": token_attention,
         },
     )
-
-
-def _bilstm_classifier_forward(
-    model: Model[List[Doc], Floats2d], docs: List[Doc], is_train: bool
-) -> Tuple[Floats2d, Callable[[Floats2d], List]]:
-    featurizer, wrapper = model.layers
-    batch, _ = featurizer(docs, is_train)
-    probs, backprop_wrapper = wrapper(batch, is_train)
-
-    def backprop(d_probs: Floats2d) -> List:
-        backprop_wrapper(d_probs)
-        # Docs have no gradient.
-        return []
-
-    return probs, backprop

@@ -428,7 +428,7 @@ def bow_perceptron(
     )
     return Model(
         "bow_perceptron",
-        _bow_perceptron_forward,
+        featurize_and_classify_forward,
         init=bow_perceptron_init,
         layers=[featurizer, wrapper],
         refs={"featurizer": featurizer, "output_layer": wrapper},
@@ -446,12 +446,14 @@ def bow_perceptron(
     )
 
 
-def _bow_perceptron_forward(
+def featurize_and_classify_forward(
     model: Model[List[Doc], Floats2d], docs: List[Doc], is_train: bool
 ) -> Tuple[Floats2d, Callable[[Floats2d], List]]:
+    """Forward of a text classifier made of a featurizer without weights (docs -> tensors)
+    and a torch wrapper (tensors -> probabilities): the gradient stops at the wrapper."""
     featurizer, wrapper = model.layers
-    bag, _ = featurizer(docs, is_train)
-    probs, backprop_wrapper = wrapper(bag, is_train)
+    features, _ = featurizer(docs, is_train)
+    probs, backprop_wrapper = wrapper(features, is_train)
 
     def backprop(d_probs: Floats2d) -> List:
         backprop_wrapper(d_probs)
