@@ -173,6 +173,18 @@ def train_spacy(
     return spacy.load(output_dir / "model-best"), seconds
 
 
+def train_and_test_spacy(
+    config_path: Path, split_dir: Path, output_dir: Path, overrides: Optional[Dict[str, Any]] = None
+) -> Tuple[Language, List[str], Dict[str, Any]]:
+    """Train quietly on split_dir/{train,dev}.spacy and score split_dir/test.spacy: the pipeline,
+    the test texts and the metrics, with the training seconds."""
+    nlp, seconds = train_spacy(config_path, split_dir, output_dir, quiet=True, overrides=overrides)
+    texts, y_true = read_gold(split_dir / "test.spacy", nlp)
+    metrics = binary_metrics(y_true, spacy_spam_scores(nlp, texts), spam_threshold(nlp))
+    metrics["train_seconds"] = seconds
+    return nlp, texts, metrics
+
+
 def train_and_score_spacy(
     config_path: Path,
     corpus_dir: Path,
@@ -180,19 +192,12 @@ def train_and_score_spacy(
     output_dir: Path,
     overrides: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]:
-    """Train a spaCy spam pipeline on the split and on each fold; its test metrics (with training
-    seconds and messages/s) and each fold's metrics, the same for every system of a benchmark."""
-    nlp, seconds = train_spacy(config_path, corpus_dir, output_dir / "split", quiet=True, overrides=overrides)
-    texts, y_test = read_gold(corpus_dir / "test.spacy", nlp)
-    test = binary_metrics(y_test, spacy_spam_scores(nlp, texts), spam_threshold(nlp))
-    test["train_seconds"] = seconds
+    """Train a spaCy spam pipeline on the split and on each fold; its test metrics (with
+    messages/s) and each fold's metrics, the same for every system of a benchmark."""
+    nlp, texts, test = train_and_test_spacy(config_path, corpus_dir, output_dir / "split", overrides)
     test["messages_per_second"] = throughput(lambda batch: spacy_spam_scores(nlp, batch), texts)
-    fold_metrics = []
-    for fold in folds:
-        fold_nlp, _ = train_spacy(config_path, fold, output_dir / fold.name, quiet=True, overrides=overrides)
-        fold_texts, fold_y = read_gold(fold / "test.spacy", fold_nlp)
-        fold_metrics.append(binary_metrics(fold_y, spacy_spam_scores(fold_nlp, fold_texts), spam_threshold(fold_nlp)))
-    return {"test": test, "folds": fold_metrics}
+    folds_metrics = [train_and_test_spacy(config_path, fold, output_dir / fold.name, overrides)[2] for fold in folds]
+    return {"test": test, "folds": folds_metrics}
 
 
 def _set_torch_threads(n_threads: int) -> None:
@@ -260,12 +265,12 @@ def cv_spam(
     _set_torch_threads(1)
     per_fold = []
     for fold in _fold_dirs(folds_dir):
-        nlp, seconds = train_spacy(config_path, fold, training_dir / fold.name, quiet=True)
-        texts, y_true = read_gold(fold / "test.spacy", nlp)
-        metrics = binary_metrics(y_true, spacy_spam_scores(nlp, texts), spam_threshold(nlp))
-        metrics["train_seconds"] = seconds
+        _, _, metrics = train_and_test_spacy(config_path, fold, training_dir / fold.name)
         per_fold.append(metrics)
-        msg.good(f"{fold.name}: F1 {metrics['f1']:.4f}  AUC {metrics['roc_auc']:.4f}  MCC {metrics['mcc']:.4f}  ({seconds:.1f} s)")
+        msg.good(
+            f"{fold.name}: F1 {metrics['f1']:.4f}  AUC {metrics['roc_auc']:.4f}  MCC {metrics['mcc']:.4f}  "
+            f"({metrics['train_seconds']:.1f} s)"
+        )
     summary = {key: dict(zip(("mean", "sd"), mean_and_sd([m[key] for m in per_fold]))) for key in ("f1", "roc_auc", "mcc", "precision", "recall", "accuracy")}
     msg.table(
         [(key, f"{value['mean']:.4f} ± {value['sd']:.4f}") for key, value in summary.items()],
