@@ -6,10 +6,19 @@ from spacy.util import registry
 from thinc.api import Model
 from thinc.types import Floats2d
 
-from .layers.bilstm_classifier import bilstm_classifier
-from .layers.bow import bow_perceptron
+from .layers.bilstm_classifier import (
+    BiLSTMClassifier,
+    bilstm_classifier_init,
+    check_hyperparameters as check_bilstm_settings,
+    convert_token_inputs,
+    token_attention,
+    token_ids,
+)
+from .layers.bow import BoWPerceptron, bow_perceptron_init, check_settings, convert_bag_inputs
 from .layers.features import TokenFeaturizer, n_lexical_features
+from .layers.ngrams import bag_of_ngrams
 from .layers.tagger import BiLSTMTagger, TorchTokenEncoder
+from .layers.text_classifier import text_classifier
 from .layers.torch_modules import BiLSTMTokenEncoder
 
 
@@ -101,6 +110,77 @@ def build_bilstm_tagger_v1(
     )
 
 
+@registry.architectures("spacy-ru-nn.BoWPerceptron.v2")
+def build_bow_perceptron_v2(
+    features: str,
+    n_buckets: int,
+    min_df: int,
+    ngram_range: List[int],
+    lowercase: bool,
+    token_attrs: List[str],
+    char_ngram_range: Optional[List[int]],
+    weighting: str,
+    sublinear_tf: bool,
+    hidden_width: int,
+    depth: int,
+    activation: str,
+    init: str,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], Floats2d]:
+    """Bag of word and character n-grams -> [Linear -> act] * depth -> Linear -> sigmoid (two
+    labels) or softmax (more): the lecture's models for SMS spam, from logistic regression
+    (depth 0) to a perceptron with three hidden layers.
+
+    features (str): "hash" (n-grams hashed into n_buckets rows) or "vocab" (the n-grams
+        of the training set that occur in at least min_df docs; others are ignored).
+    n_buckets (int): Rows of the first layer with features = "hash".
+    min_df (int): Minimum document frequency with features = "vocab".
+    ngram_range (List[int]): [min_n, max_n] word n-gram sizes, e.g. [1, 2].
+    lowercase (bool): Use LOWER instead of ORTH.
+    token_attrs (List[str]): Token attributes added as unigram features, e.g. ["SHAPE"]
+        (numbers, prices and phone numbers share shapes); [] for words only.
+    char_ngram_range (Optional[List[int]]): [min_n, max_n] character n-grams of each word
+        (" word " padded, as scikit-learn's "char_wb"), e.g. [2, 5]; null for none. Same
+        features, min_df / n_buckets and weighting as the word n-grams; with tf-idf, the
+        doc's sum of its words' n-gram vectors is divided by the root of their summed
+        squared norms.
+    weighting (str): "count", "binary" or "tfidf" (smoothed idf, L2-normalized per doc).
+    sublinear_tf (bool): Count a word n-gram seen n times in a doc as 1 + ln(n).
+    hidden_width (int): Width of each hidden layer.
+    depth (int): Number of hidden layers, 0 (logistic regression: the weighted bag straight
+        to the output) to 3.
+    activation (str): "relu" or "tanh".
+    init (str): "default" (random weights) or "zeros" (every weight and bias 0: fine for
+        logistic regression; a hidden layer then never learns, all its units stay alike).
+    nO (Optional[int]): Number of labels; set from the data at initialize when null.
+    """
+    settings = {
+        "features": features,
+        "n_buckets": n_buckets,
+        "min_df": min_df,
+        "weighting": weighting,
+        "sublinear_tf": sublinear_tf,
+        "hidden_width": hidden_width,
+        "depth": depth,
+        "activation": activation,
+        "init": init,
+    }
+    return text_classifier(
+        "bow_perceptron",
+        bag_of_ngrams(
+            tuple(ngram_range),  # type: ignore[arg-type]
+            lowercase,
+            token_attrs,
+            None if char_ngram_range is None else tuple(char_ngram_range),  # type: ignore[arg-type]
+        ),
+        convert_inputs=convert_bag_inputs,
+        module_class=BoWPerceptron,
+        init=bow_perceptron_init,
+        attrs=check_settings(settings),
+        nO=nO,
+    )
+
+
 @registry.architectures("spacy-ru-nn.BoWPerceptron.v1")
 def build_bow_perceptron_v1(
     features: str,
@@ -115,34 +195,24 @@ def build_bow_perceptron_v1(
     activation: str,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
-    """Bag of word n-grams -> Linear -> act -> [Linear -> act] * (depth - 1) -> Linear -> sigmoid
-    (two labels) or softmax (more): the lecture's perceptron for SMS spam.
-
-    features (str): "hash" (n-grams hashed into n_buckets rows) or "vocab" (the n-grams
-        of the training set that occur in at least min_df docs; others are ignored).
-    n_buckets (int): Rows of the first layer with features = "hash".
-    min_df (int): Minimum document frequency with features = "vocab".
-    ngram_range (List[int]): [min_n, max_n] word n-gram sizes, e.g. [1, 2].
-    lowercase (bool): Use LOWER instead of ORTH.
-    token_attrs (List[str]): Token attributes added as unigram features, e.g. ["SHAPE"]
-        (numbers, prices and phone numbers share shapes); [] for words only.
-    weighting (str): "count", "binary" or "tfidf" (smoothed idf, L2-normalized per doc).
-    hidden_width (int): Width of each hidden layer.
-    depth (int): Number of hidden layers, 1 to 3.
-    activation (str): "relu" or "tanh".
-    nO (Optional[int]): Number of labels; set from the data at initialize when null.
-    """
-    return bow_perceptron(
+    """`spacy-ru-nn.BoWPerceptron.v2` with word features only, raw term counts and random
+    weights (char_ngram_range = null, sublinear_tf = false, init = "default"); depth 1 to 3."""
+    if depth < 1:
+        raise ValueError(f"depth must be 1 to 3 in BoWPerceptron.v1 (v2 has depth 0), got {depth}")
+    return build_bow_perceptron_v2(
         features=features,
         n_buckets=n_buckets,
         min_df=min_df,
-        ngram_range=tuple(ngram_range),  # type: ignore[arg-type]
+        ngram_range=ngram_range,
         lowercase=lowercase,
         token_attrs=token_attrs,
+        char_ngram_range=None,
         weighting=weighting,
+        sublinear_tf=False,
         hidden_width=hidden_width,
         depth=depth,
         activation=activation,
+        init="default",
         nO=nO,
     )
 
@@ -177,14 +247,23 @@ def build_bilstm_classifier_v1(
         spam filter, whose blank pipeline has none.
     nO (Optional[int]): Number of labels; set from the data at initialize when null.
     """
-    return bilstm_classifier(
-        attrs=attrs,
-        rows=rows,
-        embed_width=embed_width,
-        width=width,
-        depth=depth,
-        pooling=pooling,
-        max_tokens=max_tokens,
-        static_vectors=static_vectors,
+    if len(rows) != len(attrs):
+        raise ValueError(f"rows needs one bucket count per attribute: {len(attrs)} attrs, {len(rows)} rows")
+    check_bilstm_settings(rows=rows, embed_width=embed_width, width=width, depth=depth, pooling=pooling)
+    return text_classifier(
+        "bilstm_classifier",
+        token_ids(attrs, max_tokens, static_vectors),
+        convert_inputs=convert_token_inputs,
+        module_class=BiLSTMClassifier,
+        init=bilstm_classifier_init,
         nO=nO,
+        attrs={
+            "rows": list(rows),
+            "embed_width": embed_width,
+            "width": width,
+            "depth": depth,
+            "pooling": pooling,
+            "static_vectors": static_vectors,
+            "attention": token_attention,
+        },
     )

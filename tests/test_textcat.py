@@ -14,17 +14,20 @@ from spacy_ru_nn.scorers import decide, textcat_score
 
 # Small sizes keep the tests fast; no SHAPE features, so that unknown words add nothing.
 SMALL_MODEL = {
-    "@architectures": "spacy-ru-nn.BoWPerceptron.v1",
+    "@architectures": "spacy-ru-nn.BoWPerceptron.v2",
     "features": "vocab",
     "n_buckets": 0,
     "min_df": 1,
     "ngram_range": [1, 2],
     "lowercase": True,
     "token_attrs": [],
+    "char_ngram_range": None,
     "weighting": "tfidf",
+    "sublinear_tf": False,
     "hidden_width": 16,
     "depth": 1,
     "activation": "relu",
+    "init": "default",
     "nO": None,
 }
 
@@ -61,7 +64,7 @@ def test_add_pipe_defaults():
     assert isinstance(textcat, BoWTextCategorizer)
     assert textcat.cfg["threshold"] == 0.5
     model_cfg = nlp.config["components"]["nn_textcat"]["model"]
-    assert model_cfg["@architectures"] == "spacy-ru-nn.BoWPerceptron.v1"
+    assert model_cfg["@architectures"] == "spacy-ru-nn.BoWPerceptron.v2"
     assert textcat.labels == ()
 
 
@@ -281,6 +284,7 @@ def test_invalid_architecture_values():
     [
         ("spacy_factories", "nn_textcat", None),
         ("spacy_architectures", "spacy-ru-nn.BoWPerceptron.v1", "architectures"),
+        ("spacy_architectures", "spacy-ru-nn.BoWPerceptron.v2", "architectures"),
         ("spacy_scorers", "spacy-ru-nn.textcat_scorer.v1", "scorers"),
     ],
 )

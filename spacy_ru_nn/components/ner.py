@@ -17,7 +17,7 @@ from thinc.types import Floats2d, Ints1d
 from ..about import __version__
 from ..layers.crf import crf_from_layer, pad_sequences
 from ..layers.features import sequence_lengths
-from ..layers.tagger import set_torch_dropout_rate, with_torch_averages
+from ..layers.torch_glue import set_torch_dropout_rate, with_torch_averages
 from ..tag_schemes import biluo_to_scheme, check_scheme, decode_spans, tag_names
 from .compat import VERSION_KEY, CheckedLoading
 

@@ -5,7 +5,7 @@ The component is spaCy's `TextCategorizer` with three changes that the model nee
 `get_loss` is cross-entropy on the logits instead of squared error on probabilities,
 and empty docs go through the model (a bag of no words scores as the learned prior).
 """
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy
 from spacy.errors import Errors
@@ -18,23 +18,26 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from ..about import __version__
-from ..layers.bow import is_built
+from ..layers.torch_glue import is_built, set_torch_dropout_rate, with_torch_averages
 from ..scorers import decide
 from .compat import VERSION_KEY, CheckedLoading
 
 default_model_config = """
 [model]
-@architectures = "spacy-ru-nn.BoWPerceptron.v1"
+@architectures = "spacy-ru-nn.BoWPerceptron.v2"
 features = "vocab"
 n_buckets = 262144
 min_df = 2
 ngram_range = [1, 2]
 lowercase = true
 token_attrs = ["SHAPE"]
+char_ngram_range = null
 weighting = "tfidf"
+sublinear_tf = false
 hidden_width = 64
 depth = 1
 activation = "relu"
+init = "default"
 nO = null
 """
 DEFAULT_BOW_PERCEPTRON_MODEL = Config().from_str(default_model_config)["model"]
@@ -75,7 +78,8 @@ def make_nn_textcat(
 
 
 class BoWTextCategorizer(CheckedLoading, TextCategorizer):
-    """Single-label text classifier on `spacy-ru-nn.BoWPerceptron.v1`.
+    """Single-label text classifier on `spacy-ru-nn.BoWPerceptron.v2` (or any model of
+    `layers/text_classifier.py`, such as `spacy-ru-nn.BiLSTMClassifier.v1`).
 
     With two labels, `doc.cats` is `{positive: p, other: 1 - p}` from one sigmoid;
     with more, a softmax distribution over the labels.
@@ -161,7 +165,7 @@ class BoWTextCategorizer(CheckedLoading, TextCategorizer):
         if not examples:
             return losses
         set_dropout_rate(self.model, drop)
-        self.model.attrs["set_dropout_rate"](self.model, drop)
+        set_torch_dropout_rate(self.model, drop)
         scores, bp_scores = self.model.begin_update([eg.predicted for eg in examples])
         loss, d_scores = self.get_loss(examples, scores)
         bp_scores(d_scores)
@@ -197,6 +201,14 @@ class BoWTextCategorizer(CheckedLoading, TextCategorizer):
         n = len(examples)
         loss = -float((truths * xp.log(xp.clip(scores, 1e-7, 1.0))).sum()) / n
         return loss, (scores - truths) / n
+
+    def use_params(self, params: Dict) -> Iterator[None]:
+        """Swap in the optimizer's averages, those of the torch weights included.
+
+        A generator, not a context manager, as `Language.use_params` drives it with `next`.
+        """
+        with self.model.use_params(with_torch_averages(self.model, params)):
+            yield
 
     def initialize(
         self,

@@ -19,27 +19,24 @@ The lecture's last model for text classification, as a drop-in architecture for 
 
   Padding never reaches a pooled vector, so a doc scores the same alone or in any batch.
   An empty doc pools to zeros and scores as the learned output bias (the prior).
-* The output head and its gradient contract are the perceptron's (`bow.py`): one logit and a
-  sigmoid for two labels, a softmax otherwise, built at `init` once the labels are known.
-  The wrapper is eager and its serializer carries the module's constructor arguments, so a
-  trained pipeline loads without `initialize` (spaCy #8319, STYLE P1).
+* The head, the wiring and the serialization are `text_classifier`'s, shared with the
+  perceptron: one logit and a sigmoid for two labels, a softmax otherwise, built at `init`
+  once the labels are known.
 """
-import io
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 import numpy
-import srsly
 import torch
-from spacy.attrs import IDS, IS_SPACE, LOWER
+from spacy.attrs import IS_SPACE, LOWER
 from spacy.tokens import Doc, Token
-from thinc.api import ArgsKwargs, Model, NumpyOps, PyTorchWrapper_v3, xp2torch
+from thinc.api import ArgsKwargs, Model, NumpyOps, xp2torch
 from thinc.shims import PyTorchShim
 from thinc.types import Floats2d
-from thinc.util import get_torch_default_device
 from torch import nn
 
-from .bow import convert_logits_to_probs, featurize_and_classify_forward
+from .text_classifier import install_classifier, n_labels_from, n_logits, token_attr_id
+from .torch_glue import torch_module
 from .torch_modules import BiLSTM
 
 POOLINGS = ("last", "mean", "max", "attention")
@@ -76,11 +73,7 @@ def token_ids(attrs: Sequence[str], max_tokens: int, static_vectors: bool = Fals
     static_vectors (bool): also look up each token's lowercase form in `doc.vocab.vectors`.
     RETURNS (Model[List[Doc], TokenBatch]): the featurizer layer.
     """
-    columns = []
-    for name in attrs:
-        if name.upper() not in IDS or name.upper() in ("IS_SPACE", ""):
-            raise ValueError(f"Unknown token attribute {name!r} in attrs (e.g. 'LOWER', 'SHAPE')")
-        columns.append(IDS[name.upper()])
+    columns = [token_attr_id(name, "attrs") for name in attrs]
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be positive, got {max_tokens}")
     return Model(
@@ -181,7 +174,7 @@ class BiLSTMClassifier(nn.Module):
         width = self.output.in_features
         max_len = int(lengths.max()) if n_docs else 0
         if max_len == 0:
-            # No doc has a token: nothing may reach the LSTM (P6); every doc pools to zeros.
+            # No doc has a token: nothing may reach the LSTM; every doc pools to zeros.
             pooled = self.output.weight.new_zeros((n_docs, width))
             weights = pooled.new_zeros((0, n_docs)) if self.pooling == "attention" else None
             return pooled, weights
@@ -249,7 +242,8 @@ class BiLSTMClassifier(nn.Module):
 def check_hyperparameters(
     *, rows: Sequence[int], embed_width: int, width: int, depth: int, pooling: str
 ) -> None:
-    """Raise ValueError on sizes or a pooling the module cannot be built with."""
+    """Raise ValueError on sizes or a pooling the module cannot be built with (checked by the
+    registered builder too, so that a bad config fails at add_pipe, not at initialize)."""
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     if not rows or any(n < 1 for n in rows):
@@ -263,7 +257,7 @@ def check_hyperparameters(
 def _module_inputs(
     batch: TokenBatch, module: BiLSTMClassifier, device: torch.device
 ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
-    # Attribute hashes are uint64: reduce modulo each table, then cast (P8).
+    # Attribute hashes are uint64: reduce modulo each table, then cast (torch has no uint64 ids).
     rows = numpy.asarray(module.rows, dtype="uint64")
     ids = (batch.ids % rows).astype("int64") if len(batch.ids) else numpy.zeros((0, len(rows)), dtype="int64")
     vectors = None
@@ -281,33 +275,11 @@ def _module_inputs(
 def convert_token_inputs(
     model: Model, batch: TokenBatch, is_train: bool
 ) -> Tuple[ArgsKwargs, Callable[[Any], List]]:
-    """Move a token batch to torch; integer inputs get no gradient (P9)."""
+    """Move a token batch to torch; integer inputs have no gradient to pass back."""
     shim = cast(PyTorchShim, model.shims[0])
     module = cast(BiLSTMClassifier, shim._model)
     args = _module_inputs(batch, module, shim.device)
     return ArgsKwargs(args=args, kwargs={}), lambda d_inputs: []
-
-
-def serialize_bilstm_classifier(module: Optional[BiLSTMClassifier]) -> bytes:
-    """Write the constructor arguments with the weights, so loading can rebuild the module."""
-    if module is None:
-        return srsly.msgpack_dumps({"config": None, "state": b""})
-    buffer = io.BytesIO()
-    torch.save(module.state_dict(), buffer)
-    return srsly.msgpack_dumps({"config": module.config(), "state": buffer.getvalue()})
-
-
-def deserialize_bilstm_classifier(
-    module: Optional[BiLSTMClassifier], data: bytes, device: torch.device
-) -> Optional[BiLSTMClassifier]:
-    """Rebuild the module from its serialized config and load its weights."""
-    msg = srsly.msgpack_loads(data)
-    if msg["config"] is None:
-        return None
-    module = BiLSTMClassifier(**msg["config"])
-    state = torch.load(io.BytesIO(msg["state"]), map_location=device, weights_only=True)
-    module.load_state_dict(state)
-    return module.to(device)
 
 
 def bilstm_classifier_init(
@@ -316,13 +288,7 @@ def bilstm_classifier_init(
     Y: Optional[Floats2d] = None,
 ) -> None:
     """Build the torch module once the number of labels (Y's columns) is known."""
-    if Y is not None:
-        model.set_dim("nO", Y.shape[1])
-    if not model.has_dim("nO"):
-        raise ValueError("BiLSTMClassifier needs nO (the number of labels): pass Y to initialize.")
-    n_labels = model.get_dim("nO")
-    if n_labels < 2:
-        raise ValueError(f"BiLSTMClassifier needs at least 2 labels, got nO={n_labels}")
+    n_labels = n_labels_from(model, Y)
     attrs = model.attrs
     vectors_width = 0
     if attrs["static_vectors"]:
@@ -339,23 +305,12 @@ def bilstm_classifier_init(
         attrs["width"],
         attrs["depth"],
         attrs["pooling"],
-        1 if n_labels == 2 else n_labels,
-        # Dropout comes from `[training] dropout` through set_bilstm_dropout_rate.
+        n_logits(n_labels),
+        # Dropout comes from `[training] dropout` through set_torch_dropout_rate.
         dropout=0.0,
         vectors_width=vectors_width,
     )
-    wrapper = model.get_ref("output_layer")
-    # The shim was built with no module; a module created later is not moved (P3).
-    cast(PyTorchShim, wrapper.shims[0])._model = module.to(get_torch_default_device())
-    wrapper.set_dim("nO", n_labels)
-
-
-def set_bilstm_dropout_rate(model: Model, drop: float) -> None:
-    """Push spaCy's `[training] dropout` into the torch Dropout modules (thinc can't, P4)."""
-    module = model.get_ref("output_layer").shims[0]._model
-    if module is not None:
-        module.dropout.p = drop
-        module.lstm.dropout.p = drop
+    install_classifier(model, module, n_labels)
 
 
 def token_attention(model: Model[List[Doc], Floats2d], doc: Doc) -> List[Tuple[Token, float]]:
@@ -369,8 +324,8 @@ def token_attention(model: Model[List[Doc], Floats2d], doc: Doc) -> List[Tuple[T
     doc (Doc): the document.
     RETURNS (List[Tuple[Token, float]]): (token, weight) pairs in document order.
     """
-    shim = cast(PyTorchShim, model.get_ref("output_layer").shims[0])
-    module = cast(Optional[BiLSTMClassifier], shim._model)
+    wrapper = model.get_ref("output_layer")
+    module = cast(Optional[BiLSTMClassifier], torch_module(wrapper))
     if module is None:
         raise ValueError("The BiLSTM classifier is not initialized: train it or load a trained one.")
     if module.pooling != "attention":
@@ -381,59 +336,9 @@ def token_attention(model: Model[List[Doc], Floats2d], doc: Doc) -> List[Tuple[T
     module.eval()
     try:
         with torch.no_grad():
-            _, weights = module.encode(*_module_inputs(batch, module, shim.device))
+            _, weights = module.encode(*_module_inputs(batch, module, wrapper.shims[0].device))
     finally:
         module.train(was_training)
     tokens = kept_tokens(doc, featurizer.attrs["max_tokens"])
     values = cast(torch.Tensor, weights)[: len(tokens), 0].tolist()
     return list(zip(tokens, values))
-
-
-def is_bilstm_built(model: Model) -> bool:
-    """Whether `init` (or loading) has built the torch module."""
-    return model.get_ref("output_layer").shims[0]._model is not None
-
-
-def bilstm_classifier(
-    *,
-    attrs: Sequence[str],
-    rows: Sequence[int],
-    embed_width: int,
-    width: int,
-    depth: int,
-    pooling: str,
-    max_tokens: int,
-    static_vectors: bool = False,
-    nO: Optional[int] = None,
-) -> Model[List[Doc], Floats2d]:
-    """Assemble featurizer and (still empty) torch wrapper; see build_bilstm_classifier_v1."""
-    if len(rows) != len(attrs):
-        raise ValueError(f"rows needs one bucket count per attribute: {len(attrs)} attrs, {len(rows)} rows")
-    # Checked here too, so a bad config fails at add_pipe rather than at initialize.
-    check_hyperparameters(rows=rows, embed_width=embed_width, width=width, depth=depth, pooling=pooling)
-    featurizer = token_ids(attrs, max_tokens, static_vectors)
-    wrapper = PyTorchWrapper_v3(
-        None,
-        convert_inputs=convert_token_inputs,
-        convert_outputs=convert_logits_to_probs,
-        serialize_model=serialize_bilstm_classifier,
-        deserialize_model=deserialize_bilstm_classifier,
-    )
-    return Model(
-        "bilstm_classifier",
-        featurize_and_classify_forward,
-        init=bilstm_classifier_init,
-        layers=[featurizer, wrapper],
-        refs={"featurizer": featurizer, "output_layer": wrapper},
-        dims={"nO": nO},
-        attrs={
-            "rows": list(rows),
-            "embed_width": embed_width,
-            "width": width,
-            "depth": depth,
-            "pooling": pooling,
-            "static_vectors": static_vectors,
-            "set_dropout_rate": set_bilstm_dropout_rate,
-            "attention": token_attention,
-        },
-    )

@@ -1,153 +1,153 @@
-"""Bag-of-n-grams perceptron: a thinc featurizer, a plain torch module and the glue between.
+"""Bag-of-n-grams perceptron: a torch module over the bags of `ngrams.bag_of_ngrams`, the numpy
+that weights the bags for it, and its `init`.
 
 The pieces, in the order data flows through them:
 
-* `bag_of_ngrams`: a parameter-free thinc layer that turns a batch of `Doc`s into one
-  flat array of uint64 keys (word n-grams, plus unigrams of extra token attributes such
-  as SHAPE) and the index of the doc each key came from. The whole batch is featurized
-  with one `ops.ngrams` call per n, never per message.
-* `BoWPerceptron`: a `torch.nn.Module` with no spaCy imports. It maps keys to feature
-  ids (hash buckets or a fitted vocabulary), weights them (count, binary or tf-idf) and
-  runs `EmbeddingBag(mode="sum") -> act -> [Linear -> act] * (depth - 1) -> Linear`.
-  A sum-mode `EmbeddingBag` with `per_sample_weights` *is* the first `Linear` layer
-  applied to the sparse weighted count vector, without ever materializing that vector.
-* Conversion and serialization functions for `PyTorchWrapper.v3`, and the `init`
-  that fits the vocabulary / idf statistics and builds the module once the number of
-  labels is known. The wrapper is created eagerly with an empty shim and its
-  serializer writes the module's constructor arguments next to the weights, so a
-  pipeline loads from disk without running `init` (spaCy #8319, thinc #796).
+* `bag_of_ngrams` (`ngrams.py`): docs -> a flat array of n-gram keys and their docs.
+* `BoWPerceptron.sparse_rows`: maps the keys to feature ids (hash buckets, or a fitted
+  vocabulary through an open-addressing table), counts each feature once per doc and
+  weights it (count, binary or tf-idf, optionally sublinear). This is numpy on the CPU, a
+  few vectorized passes over the batch's keys: one sort of (doc, feature) codes, no
+  per-doc Python. Each doc's row depends on its own keys only, so a doc is scored the
+  same alone or in any batch.
+* `BoWPerceptron.char_rows`: with character n-grams, each token adds the tf-idf vector of its
+  word's character n-grams (`WordCharNgrams` keeps those per distinct word, so n-grams are
+  hashed and looked up once per new word, not per token). The doc's sum of them is divided
+  by the root of the sum of their squared norms, the L2 norm were different words to share no
+  n-gram: cheap per token, and as good on the spam folds as the exact norm.
+* `BoWPerceptron.forward`: `EmbeddingBag(mode="sum") -> act -> [Linear -> act] * (depth - 1)
+  -> Linear`, or for depth 0 (logistic regression) `EmbeddingBag` straight to the logits.
+  A sum-mode `EmbeddingBag` with `per_sample_weights` *is* the first `Linear` layer applied
+  to the sparse weighted count vector, without ever materializing that vector; the character
+  part is one `EmbeddingBag` over the batch's distinct words and one over each doc's tokens.
+* `bow_perceptron_init`, which fits the vocabulary / idf statistics and builds the module
+  once the number of labels is known. The wiring is `text_classifier`'s; the registered
+  builder (`architectures.py`) puts the pieces together.
 """
-import io
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 import numpy
-import srsly
 import torch
-from spacy.attrs import IDS, IS_SPACE, LOWER, ORTH
-from spacy.strings import hash_string
 from spacy.tokens import Doc
-from thinc.api import ArgsKwargs, Model, NumpyOps, PyTorchWrapper_v3, torch2xp, xp2torch
+from thinc.api import ArgsKwargs, Model, xp2torch
 from thinc.shims import PyTorchShim
 from thinc.types import Floats2d
-from thinc.util import get_torch_default_device
+
+from .ngrams import BagOfNgrams, KeyTable, TokenWords, count_pairs, offsets_of, ragged_take
+from .text_classifier import install_classifier, n_labels_from, n_logits
 
 WEIGHTINGS = ("count", "binary", "tfidf")
 ACTIVATIONS = ("relu", "tanh")
 FEATURES = ("hash", "vocab")
-
-# Featurization always runs on CPU: it starts from Doc arrays, which live in numpy.
-_numpy_ops = NumpyOps()
-
-
-@dataclass
-class BagOfNgrams:
-    """A batch of documents as a flat bag of n-gram keys.
-
-    keys (numpy.ndarray): uint64 hashes of the word n-grams and token attribute values.
-    doc_ids (numpy.ndarray): int64 index of the doc each key belongs to.
-    n_docs (int): number of docs in the batch, including docs without any key.
-    """
-
-    keys: numpy.ndarray
-    doc_ids: numpy.ndarray
-    n_docs: int
+INITS = ("default", "zeros")
+MAX_DEPTH = 3
+# Distinct words whose character n-grams are kept between batches; past that the table
+# starts over, so a long stream of new words costs time, never unbounded memory.
+MAX_CACHED_WORDS = 1 << 18
 
 
-def bag_of_ngrams(
-    ngram_range: Tuple[int, int], lowercase: bool, token_attrs: Sequence[str] = ()
-) -> Model[List[Doc], BagOfNgrams]:
-    """Extract word n-gram keys from a batch of docs, skipping whitespace tokens.
-
-    ngram_range (Tuple[int, int]): smallest and largest n, e.g. (1, 2) for uni+bigrams.
-    lowercase (bool): hash LOWER instead of ORTH.
-    token_attrs (Sequence[str]): further token attributes added as unigram features,
-        e.g. ["SHAPE"], so "09061701461" and "08712300220" share the feature "dddd".
-    RETURNS (Model[List[Doc], BagOfNgrams]): the featurizer layer.
-    """
-    if len(ngram_range) != 2:
-        raise ValueError(f"ngram_range must be [min_n, max_n], got {list(ngram_range)}")
-    min_n, max_n = ngram_range
-    if not 1 <= min_n <= max_n:
-        raise ValueError(f"ngram_range must satisfy 1 <= min <= max, got {list(ngram_range)}")
-    attr_ids = [_attr_id(name) for name in token_attrs]
-    # Each extra attribute's values are salted with its own hash, so the shape "xxxx"
-    # and the word "xxxx" are different features.
-    salts = [numpy.uint64(hash_string(name.upper())) for name in token_attrs]
-    return Model(
-        "bag_of_ngrams",
-        _bag_of_ngrams_forward,
-        attrs={
-            "ngram_range": (min_n, max_n),
-            "columns": [LOWER if lowercase else ORTH, IS_SPACE, *attr_ids],
-            "salts": salts,
-        },
-    )
-
-
-def _attr_id(name: str) -> int:
-    if name.upper() not in IDS or name.upper() in ("IS_SPACE", ""):
-        raise ValueError(f"Unknown token attribute {name!r} in token_attrs (e.g. 'SHAPE', 'NORM')")
-    return IDS[name.upper()]
-
-
-def _bag_of_ngrams_forward(
-    model: Model[List[Doc], BagOfNgrams], docs: List[Doc], is_train: bool
-) -> Tuple[BagOfNgrams, Callable]:
-    min_n, max_n = model.attrs["ngram_range"]
-    columns = model.attrs["columns"]
-    arrays = [doc.to_array(columns) for doc in docs]
-    lengths = numpy.asarray([len(arr) for arr in arrays], dtype="int64")
-    if lengths.sum() == 0:
-        empty = BagOfNgrams(
-            numpy.zeros((0,), dtype="uint64"), numpy.zeros((0,), dtype="int64"), len(docs)
-        )
-        return empty, lambda d_bag: []
-    tokens = numpy.concatenate(arrays)
-    # Whitespace tokens are layout, not words: "hi  there" and "hi there" get the same bag.
-    is_word = tokens[:, 1] == 0
-    tokens = tokens[is_word]
-    words = numpy.ascontiguousarray(tokens[:, 0])
-    word_docs = numpy.repeat(numpy.arange(len(docs), dtype="int64"), lengths)[is_word]
-    keys = []
-    doc_ids = []
-    for n in range(min_n, max_n + 1):
-        if n == 1:
-            keys.append(words)
-            doc_ids.append(word_docs)
-            continue
-        if len(words) < n:
-            break
-        # One hash call for the whole batch; n-grams that straddle two docs are dropped.
-        grams = _numpy_ops.ngrams(n, words)
-        starts = word_docs[: len(grams)]
-        inside = starts == word_docs[n - 1 :]
-        keys.append(grams[inside])
-        doc_ids.append(starts[inside])
-    for column, salt in enumerate(model.attrs["salts"], start=2):
-        keys.append(tokens[:, column] ^ salt)
-        doc_ids.append(word_docs)
-    bag = BagOfNgrams(numpy.concatenate(keys), numpy.concatenate(doc_ids), len(docs))
-    # Integer features have no gradient to pass back.
-    return bag, lambda d_bag: []
-
-
-def check_hyperparameters(*, weighting: str, activation: str, depth: int) -> None:
+def check_hyperparameters(*, weighting: str, activation: str, depth: int, init: str = "default") -> None:
     """Raise ValueError for values BoWPerceptron cannot build."""
     if weighting not in WEIGHTINGS:
         raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    if not 1 <= depth <= 3:
-        raise ValueError(f"depth (number of hidden layers) must be 1 to 3, got {depth}")
+    if not 0 <= depth <= MAX_DEPTH:
+        raise ValueError(
+            f"depth (number of hidden layers) must be 0 (logistic regression) to {MAX_DEPTH}, got {depth}"
+        )
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+
+
+class _Growing:
+    """A numpy array that grows at the end, doubling its capacity."""
+
+    def __init__(self, dtype: str) -> None:
+        self._data = numpy.zeros(64, dtype=dtype)
+        self._size = 0
+
+    def extend(self, values: numpy.ndarray) -> None:
+        end = self._size + len(values)
+        if end > len(self._data):
+            grown = numpy.zeros(max(end, 2 * len(self._data)), dtype=self._data.dtype)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : end] = values
+        self._size = end
+
+    @property
+    def values(self) -> numpy.ndarray:
+        return self._data[: self._size]
+
+
+class WordCharNgrams:
+    """The character n-gram features of the distinct words seen so far: for each word (a row,
+    found by its key), its n-gram ids in the module's char vocabulary, their weights and the
+    squared norm of those weights. Data, not weights: valid until the vocabulary changes."""
+
+    def __init__(self, to_ids: Callable[[numpy.ndarray], numpy.ndarray], n_ids: int, idf: Optional[numpy.ndarray], binary: bool) -> None:
+        self.to_ids = to_ids
+        self.n_ids = n_ids
+        self.idf = idf
+        self.binary = binary
+        self.clear()
+
+    def clear(self) -> None:
+        self.table = KeyTable()
+        self.starts = _Growing("int64")
+        self.lengths = _Growing("int64")
+        self.sq_norms = _Growing("float64")
+        self.ids = _Growing("int64")
+        self.weights = _Growing("float32")
+
+    def rows(self, words: TokenWords) -> numpy.ndarray:
+        """The row of each token's word, adding the words not seen before."""
+        keys = words.keys.view("int64")
+        rows = self.table(keys)
+        missing = rows < 0
+        if missing.any():
+            new = numpy.unique(keys[missing])
+            if len(self.table) + len(new) > MAX_CACHED_WORDS:
+                self.clear()
+                new = numpy.unique(keys)
+                missing = numpy.ones(len(keys), dtype=bool)
+            self._add(new, words.char_ngrams)
+            rows[missing] = self.table(keys[missing])
+        return rows
+
+    def _add(self, new: numpy.ndarray, char_ngrams: Callable) -> None:
+        gram_keys, n_grams = char_ngrams(new.view("uint64"))
+        ids = self.to_ids(gram_keys)
+        owners = numpy.repeat(numpy.arange(len(new)), n_grams)
+        known = ids >= 0
+        owners, ids, counts = count_pairs(owners[known], ids[known], self.n_ids)
+        weights = numpy.ones(len(ids)) if self.binary else counts.astype("float64")
+        if self.idf is not None:
+            weights *= self.idf[ids]
+        lengths = numpy.bincount(owners, minlength=len(new))
+        self.starts.extend(len(self.ids.values) + numpy.cumsum(lengths) - lengths)
+        self.lengths.extend(lengths)
+        self.sq_norms.extend(numpy.bincount(owners, weights * weights, minlength=len(new)))
+        self.ids.extend(ids)
+        self.weights.extend(weights.astype("float32"))
+        self.table.add(new)
+
+    def bags(self, rows: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """EmbeddingBag inputs for the given words: n-gram ids, offsets and weights."""
+        lengths = self.lengths.values[rows]
+        take = ragged_take(self.starts.values[rows], lengths)
+        return self.ids.values[take], numpy.cumsum(lengths) - lengths, self.weights.values[take]
 
 
 class BoWPerceptron(torch.nn.Module):
-    """Multi-layer perceptron over a weighted bag of n-gram features.
+    """Multi-layer perceptron over a weighted bag of n-gram features; logistic regression
+    with depth 0.
 
     The module owns everything that has to survive serialization: the weights, the
-    sorted vocabulary keys (features="vocab") and the idf table (weighting="tfidf")
-    are registered buffers, so `state_dict` carries them.
+    sorted vocabulary keys (features="vocab") and the idf tables (weighting="tfidf"), of
+    the word features and of the character n-grams, are registered buffers, so `state_dict`
+    carries them.
     """
 
     def __init__(
@@ -161,61 +161,186 @@ class BoWPerceptron(torch.nn.Module):
         dropout: float,
         weighting: str,
         hashed: bool,
+        sublinear_tf: bool = False,
+        n_char_features: int = 0,
+        init: str = "default",
     ) -> None:
         super().__init__()
-        check_hyperparameters(weighting=weighting, activation=activation, depth=depth)
+        check_hyperparameters(weighting=weighting, activation=activation, depth=depth, init=init)
         self.n_features = n_features
+        self.n_char_features = n_char_features
+        self.n_logits = n_logits
+        self.hidden_width = hidden_width
+        self.depth = depth
         self.weighting = weighting
+        self.sublinear_tf = sublinear_tf
         self.hashed = hashed
-        self.embed = torch.nn.EmbeddingBag(n_features, hidden_width, mode="sum")
-        # EmbeddingBag's N(0, 1) init suits lookups, not a linear layer over ~20 features.
-        torch.nn.init.normal_(self.embed.weight, std=hidden_width**-0.5)
-        self.embed_bias = torch.nn.Parameter(torch.zeros(hidden_width))
+        first_width = hidden_width if depth else n_logits
+        self.embed = torch.nn.EmbeddingBag(n_features, first_width, mode="sum")
+        self.char_embed = (
+            torch.nn.EmbeddingBag(n_char_features, first_width, mode="sum") if n_char_features else None
+        )
+        self.embed_bias = torch.nn.Parameter(torch.zeros(first_width))
         self.hidden = torch.nn.ModuleList(
             torch.nn.Linear(hidden_width, hidden_width) for _ in range(depth - 1)
         )
         self.activation = torch.nn.ReLU() if activation == "relu" else torch.nn.Tanh()
         self.dropout = torch.nn.Dropout(dropout)
-        self.output = torch.nn.Linear(hidden_width, n_logits)
-        self.register_buffer(
-            "vocab_keys", torch.zeros(0 if hashed else n_features, dtype=torch.int64)
-        )
-        self.register_buffer(
-            "idf", torch.ones(n_features if weighting == "tfidf" else 0)
-        )
+        self.output = torch.nn.Linear(hidden_width, n_logits) if depth else None
+        tfidf = weighting == "tfidf"
+        for prefix, size in (("", n_features), ("char_", n_char_features)):
+            self.register_buffer(f"{prefix}vocab_keys", torch.zeros(0 if hashed else size, dtype=torch.int64))
+            self.register_buffer(f"{prefix}idf", torch.ones(size if tfidf else 0))
+        self._lookup: Optional[KeyTable] = None
+        self._char_lookup: Optional[KeyTable] = None
+        self._idf: Optional[numpy.ndarray] = None
+        self._words: Optional[WordCharNgrams] = None
+        self.reset_parameters(init)
 
-    def feature_ids(self, keys: torch.Tensor) -> torch.Tensor:
-        """Map int64 keys to feature ids; -1 marks n-grams outside the vocabulary.
+    def reset_parameters(self, init: str) -> None:
+        """"default": random, so that hidden units differ; "zeros": every weight and bias 0,
+        which a hidden layer never recovers from (all its units stay identical)."""
+        if init == "zeros":
+            with torch.no_grad():
+                for param in self.parameters():
+                    param.zero_()
+            return
+        # EmbeddingBag's N(0, 1) init suits lookups, not a linear layer over ~20 features.
+        for table in (self.embed, self.char_embed):
+            if table is not None:
+                torch.nn.init.normal_(table.weight, std=table.embedding_dim**-0.5)
+
+    def config(self) -> Dict[str, Any]:
+        """The constructor arguments, written next to the weights (init is spent by then)."""
+        return {
+            "n_features": self.n_features,
+            "n_logits": self.n_logits,
+            "hidden_width": self.hidden_width,
+            "depth": self.depth,
+            "activation": "relu" if isinstance(self.activation, torch.nn.ReLU) else "tanh",
+            "dropout": self.dropout.p,
+            "weighting": self.weighting,
+            "sublinear_tf": self.sublinear_tf,
+            "n_char_features": self.n_char_features,
+            "hashed": self.hashed,
+        }
+
+    def set_statistics(
+        self,
+        vocab: Optional[numpy.ndarray],
+        idf: Optional[numpy.ndarray],
+        char_vocab: Optional[numpy.ndarray] = None,
+        char_idf: Optional[numpy.ndarray] = None,
+    ) -> None:
+        """Store the fitted vocabularies (sorted int64 keys) and idf tables."""
+        with torch.no_grad():
+            for buffer, values in (
+                (self.vocab_keys, vocab),
+                (self.idf, idf),
+                (self.char_vocab_keys, char_vocab),
+                (self.char_idf, char_idf),
+            ):
+                if values is not None:
+                    buffer.copy_(torch.from_numpy(values).to(buffer.dtype))
+        self._lookup = self._char_lookup = self._idf = self._words = None
+
+    def _load_from_state_dict(self, *args, **kwargs):  # type: ignore[override]
+        super()._load_from_state_dict(*args, **kwargs)
+        # The vocabularies and idf may have changed: rebuild the numpy views on next use.
+        self._lookup = self._char_lookup = self._idf = self._words = None
+
+    def feature_ids(self, keys: numpy.ndarray) -> numpy.ndarray:
+        """Feature id of each int64 key; -1 marks n-grams outside the vocabulary.
 
         With hashing the keys are already bucket ids (`% n_buckets` is taken on the
-        uint64 values before they reach torch).
+        uint64 values before they get here).
         """
         if self.hashed:
             return keys
-        position = torch.searchsorted(self.vocab_keys, keys).clamp_(max=self.n_features - 1)
-        return torch.where(self.vocab_keys[position] == keys, position, -1)
+        if self._lookup is None:
+            self._lookup = KeyTable(self.vocab_keys.cpu().numpy())
+        return self._lookup(keys)
 
-    def forward(self, keys: torch.Tensor, doc_ids: torch.Tensor, n_docs: int) -> torch.Tensor:
-        """Return logits of shape (n_docs, n_logits) for a flat bag of keys."""
+    def sparse_rows(
+        self, keys: numpy.ndarray, doc_ids: numpy.ndarray, n_docs: int
+    ) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """A flat bag of keys as EmbeddingBag inputs: feature ids doc after doc (each
+        feature once per doc, in id order), each doc's offset, and the features' weights."""
         ids = self.feature_ids(keys)
         known = ids >= 0
-        ids, doc_ids = ids[known], doc_ids[known]
-        # One row per (doc, feature), sorted by doc: EmbeddingBag's offsets layout.
-        pairs, counts = torch.unique(doc_ids * self.n_features + ids, return_counts=True)
-        doc_ids = torch.div(pairs, self.n_features, rounding_mode="floor")
-        ids = pairs - doc_ids * self.n_features
+        doc_ids, ids, counts = count_pairs(doc_ids[known], ids[known], self.n_features)
         if self.weighting == "binary":
-            weights = torch.ones_like(ids, dtype=self.embed.weight.dtype)
+            weights = numpy.ones(len(ids), dtype="float64")
+        elif self.sublinear_tf:
+            weights = 1.0 + numpy.log(counts)
         else:
-            weights = counts.to(self.embed.weight.dtype)
+            weights = counts.astype("float64")
         if self.weighting == "tfidf":
-            weights = weights * self.idf[ids]
-            norms = torch.zeros(n_docs, dtype=weights.dtype, device=weights.device)
-            norms.index_add_(0, doc_ids, weights * weights)
-            weights = weights / norms.sqrt().clamp_min(1e-12)[doc_ids]
-        bag_sizes = torch.bincount(doc_ids, minlength=n_docs)
-        offsets = torch.cumsum(bag_sizes, 0) - bag_sizes
+            if self._idf is None:
+                self._idf = self.idf.cpu().numpy().astype("float64")
+            weights *= self._idf[ids]
+            weights /= doc_norms(doc_ids, weights * weights, n_docs)[doc_ids]
+        return ids, offsets_of(doc_ids, n_docs), weights.astype("float32")
+
+    def char_rows(self, words: TokenWords, n_docs: int) -> Dict[str, numpy.ndarray]:
+        """The character n-gram part as EmbeddingBag inputs: one bag of n-grams per distinct
+        word of the batch, and one bag of those words (one entry per token) per doc."""
+        if self._words is None:
+            self._words = WordCharNgrams(
+                self._char_ids,
+                self.n_char_features,
+                self.char_idf.cpu().numpy().astype("float64") if self.weighting == "tfidf" else None,
+                binary=self.weighting == "binary",
+            )
+        rows = self._words.rows(words)
+        # The batch's distinct words in row order, and each token's position among them.
+        present = numpy.zeros(len(self._words.table), dtype=bool)
+        present[rows] = True
+        distinct = numpy.flatnonzero(present)
+        position = numpy.zeros(len(present), dtype="int64")
+        position[distinct] = numpy.arange(len(distinct))
+        char_ids, char_offsets, char_weights = self._words.bags(distinct)
+        token_weights = numpy.ones(len(rows))
+        if self.weighting == "tfidf":
+            sq_norms = self._words.sq_norms.values[rows]
+            token_weights /= doc_norms(words.doc_ids, sq_norms, n_docs)[words.doc_ids]
+        return {
+            "char_ids": char_ids,
+            "char_offsets": char_offsets,
+            "char_weights": char_weights,
+            "token_words": position[rows],
+            "token_offsets": offsets_of(words.doc_ids, n_docs),
+            "token_weights": token_weights.astype("float32"),
+        }
+
+    def _char_ids(self, keys: numpy.ndarray) -> numpy.ndarray:
+        if self.hashed:
+            return (keys % numpy.uint64(self.n_char_features)).astype("int64")
+        if self._char_lookup is None:
+            self._char_lookup = KeyTable(self.char_vocab_keys.cpu().numpy())
+        return self._char_lookup(keys.view("int64"))
+
+    def forward(
+        self,
+        ids: torch.Tensor,
+        offsets: torch.Tensor,
+        weights: torch.Tensor,
+        **chars: torch.Tensor,
+    ) -> torch.Tensor:
+        """Return logits of shape (n_docs, n_logits) for the rows of `sparse_rows` and, with
+        character n-grams, those of `char_rows`."""
         hidden = self.embed(ids, offsets, per_sample_weights=weights) + self.embed_bias
+        if self.char_embed is not None and len(chars["token_words"]):
+            words = self.char_embed(chars["char_ids"], chars["char_offsets"], per_sample_weights=chars["char_weights"])
+            hidden = hidden + torch.nn.functional.embedding_bag(
+                chars["token_words"],
+                words,
+                chars["token_offsets"],
+                mode="sum",
+                per_sample_weights=chars["token_weights"],
+            )
+        if self.output is None:
+            return hidden
         hidden = self.dropout(self.activation(hidden))
         for layer in self.hidden:
             hidden = self.dropout(self.activation(self._linear(layer, hidden)))
@@ -225,10 +350,16 @@ class BoWPerceptron(torch.nn.Module):
         """`layer(x)`, computed at inference so that a row's result does not depend on the
         other rows: BLAS picks kernels and blocking by matrix shape, so a matmul rounds a
         doc's logits differently in batches of 1, 7 or 1000 docs. A product and a sum per
-        row rounds the same way in any batch (issue 6). Training keeps the fast matmul."""
+        row rounds the same way in any batch. Training keeps the fast matmul."""
         if self.training:
             return layer(x)
         return (x.unsqueeze(1) * layer.weight).sum(-1) + layer.bias
+
+
+def doc_norms(doc_ids: numpy.ndarray, squares: numpy.ndarray, n_docs: int) -> numpy.ndarray:
+    """Each doc's root of the sum of its squares (at least 1e-12). bincount adds a doc's
+    values in their order, so a doc's norm is the same in any batch."""
+    return numpy.maximum(numpy.sqrt(numpy.bincount(doc_ids, squares, minlength=n_docs)), 1e-12)
 
 
 def bow_perceptron_init(
@@ -236,27 +367,48 @@ def bow_perceptron_init(
     X: Optional[List[Doc]] = None,
     Y: Optional[Floats2d] = None,
 ) -> None:
-    """Fit vocabulary / idf statistics on X and build the torch module sized by Y.
+    """Fit vocabulary / idf statistics on X and build the torch module sized by Y, as the
+    model's attrs say (see `check_settings`).
 
     X should be the whole training set, not a 10-doc sample: the vocabulary and the
     document frequencies are data, not shapes.
     """
-    if Y is not None:
-        model.set_dim("nO", Y.shape[1])
-    if not model.has_dim("nO"):
-        raise ValueError("BoWPerceptron needs nO (the number of labels): pass Y to initialize.")
-    n_labels = model.get_dim("nO")
-    if n_labels < 2:
-        raise ValueError(f"BoWPerceptron needs at least 2 labels, got nO={n_labels}")
+    n_labels = n_labels_from(model, Y)
     featurizer = model.get_ref("featurizer")
-    wrapper = model.get_ref("output_layer")
     attrs = model.attrs
-    hashed = attrs["features"] == "hash"
-    keys, doc_freqs, n_docs = _document_frequencies(featurizer, X or [], attrs["n_buckets"])
-    if hashed:
+    docs = X or []
+    words = _fit_features(_document_frequencies(featurizer, docs, attrs["n_buckets"]), attrs, len(docs))
+    chars: Tuple[int, Optional[numpy.ndarray], Optional[numpy.ndarray]] = (0, None, None)
+    if featurizer.attrs.get("char_ngram_range") is not None:
+        chars = _fit_features(_char_document_frequencies(featurizer, docs, attrs["n_buckets"]), attrs, len(docs))
+    module = BoWPerceptron(
+        words[0],
+        n_logits(n_labels),
+        hidden_width=attrs["hidden_width"],
+        depth=attrs["depth"],
+        activation=attrs["activation"],
+        # Dropout comes from `[training] dropout` through set_torch_dropout_rate.
+        dropout=0.0,
+        weighting=attrs["weighting"],
+        sublinear_tf=attrs["sublinear_tf"],
+        n_char_features=chars[0],
+        hashed=attrs["features"] == "hash",
+        init=attrs["init"],
+    )
+    module.set_statistics(words[1], words[2], chars[1], chars[2])
+    install_classifier(model, module, n_labels)
+
+
+def _fit_features(
+    frequencies: Tuple[numpy.ndarray, numpy.ndarray], attrs: Dict[str, Any], n_docs: int
+) -> Tuple[int, Optional[numpy.ndarray], Optional[numpy.ndarray]]:
+    """The number of features, the vocabulary (sorted int64 keys; None when hashing) and the
+    idf table (None unless tf-idf) for distinct keys and their document frequencies."""
+    keys, doc_freqs = frequencies
+    if attrs["features"] == "hash":
         n_features = attrs["n_buckets"]
         vocab = None
-        doc_freq_table = numpy.bincount(keys.astype("int64"), doc_freqs, minlength=n_features)
+        doc_freqs = numpy.bincount(keys.astype("int64"), doc_freqs, minlength=n_features)
     else:
         frequent = doc_freqs >= attrs["min_df"]
         if not frequent.any():
@@ -264,200 +416,96 @@ def bow_perceptron_init(
                 f"No n-gram occurs in at least min_df={attrs['min_df']} of the "
                 f"{n_docs} initialization docs, so the vocabulary would be empty."
             )
-        # Sorted as int64, the order torch.searchsorted sees in BoWPerceptron.feature_ids.
+        # Sorted as int64: the vocabulary's canonical order (feature id = position).
         signed_keys = keys[frequent].view("int64")
         order = numpy.argsort(signed_keys)
         vocab = signed_keys[order]
-        doc_freq_table = doc_freqs[frequent][order]
+        doc_freqs = doc_freqs[frequent][order]
         n_features = len(vocab)
-    module = BoWPerceptron(
-        n_features,
-        1 if n_labels == 2 else n_labels,
-        hidden_width=attrs["hidden_width"],
-        depth=attrs["depth"],
-        activation=attrs["activation"],
-        # Dropout comes from `[training] dropout` through set_torch_dropout_rate.
-        dropout=0.0,
-        weighting=attrs["weighting"],
-        hashed=hashed,
-    )
-    with torch.no_grad():
-        if vocab is not None:
-            module.vocab_keys.copy_(torch.from_numpy(vocab))
-        if attrs["weighting"] == "tfidf":
-            # Smoothed idf, as scikit-learn's TfidfVectorizer: ln((1 + N) / (1 + df)) + 1.
-            idf = numpy.log((1.0 + n_docs) / (1.0 + doc_freq_table)) + 1.0
-            module.idf.copy_(torch.from_numpy(idf.astype("float32")))
-    # The shim was built with no module; a module created later is not moved (P3).
-    shim = cast(PyTorchShim, wrapper.shims[0])
-    shim._model = module.to(get_torch_default_device())
-    wrapper.set_dim("nO", n_labels)
+    idf = None
+    if attrs["weighting"] == "tfidf":
+        # Smoothed idf, as scikit-learn's TfidfVectorizer: ln((1 + N) / (1 + df)) + 1.
+        idf = numpy.log((1.0 + n_docs) / (1.0 + doc_freqs)) + 1.0
+    return n_features, vocab, idf
 
 
 def _document_frequencies(
     featurizer: Model[List[Doc], BagOfNgrams], docs: Sequence[Doc], n_buckets: int
-) -> Tuple[numpy.ndarray, numpy.ndarray, int]:
-    """Return the distinct keys (bucket ids when hashing) and their document frequency."""
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """The distinct n-gram keys (bucket ids when hashing) and their document frequency."""
     per_batch = []
     for start in range(0, len(docs), 1000):
         bag = featurizer.predict(list(docs[start : start + 1000]))
         keys = bag.keys % numpy.uint64(n_buckets) if n_buckets else bag.keys
-        # Count each key once per doc: unique (doc, key) pairs.
-        pairs = numpy.unique(numpy.stack([bag.doc_ids.astype("uint64"), keys]), axis=1)
-        per_batch.append(pairs[1])
+        per_batch.append(_distinct_per_doc(bag.doc_ids, keys))
+    return _frequencies(per_batch)
+
+
+def _char_document_frequencies(
+    featurizer: Model[List[Doc], BagOfNgrams], docs: Sequence[Doc], n_buckets: int
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """The distinct character n-gram keys (bucket ids when hashing) and their document
+    frequency: in how many docs some word has the n-gram."""
+    per_batch = []
+    for start in range(0, len(docs), 1000):
+        words = cast(TokenWords, featurizer.predict(list(docs[start : start + 1000])).words)
+        distinct, position = numpy.unique(words.keys, return_inverse=True)
+        gram_keys, n_grams = words.char_ngrams(distinct)
+        doc_words = numpy.unique(numpy.stack([words.doc_ids, position.astype("int64")]), axis=1)
+        starts = numpy.cumsum(n_grams) - n_grams
+        take = ragged_take(starts[doc_words[1]], n_grams[doc_words[1]])
+        keys = gram_keys[take] % numpy.uint64(n_buckets) if n_buckets else gram_keys[take]
+        per_batch.append(_distinct_per_doc(numpy.repeat(doc_words[0], n_grams[doc_words[1]]), keys))
+    return _frequencies(per_batch)
+
+
+def _distinct_per_doc(doc_ids: numpy.ndarray, keys: numpy.ndarray) -> numpy.ndarray:
+    """Each doc's distinct keys (a key appears once per doc it occurs in)."""
+    return numpy.unique(numpy.stack([doc_ids.astype("uint64"), keys]), axis=1)[1]
+
+
+def _frequencies(per_batch: List[numpy.ndarray]) -> Tuple[numpy.ndarray, numpy.ndarray]:
     if not per_batch:
-        return numpy.zeros((0,), dtype="uint64"), numpy.zeros((0,), dtype="int64"), 0
-    keys, counts = numpy.unique(numpy.concatenate(per_batch), return_counts=True)
-    return keys, counts, len(docs)
+        return numpy.zeros((0,), dtype="uint64"), numpy.zeros((0,), dtype="int64")
+    return numpy.unique(numpy.concatenate(per_batch), return_counts=True)
 
 
 def convert_bag_inputs(
     model: Model, bag: BagOfNgrams, is_train: bool
 ) -> Tuple[ArgsKwargs, Callable[[Any], List]]:
-    """Move a bag to torch: bucket ids (uint64 % n_buckets, P8) or int64-viewed keys."""
+    """A bag as EmbeddingBag tensors: bucket ids (uint64 % n_buckets, cast to int64 only
+    then) or int64-viewed keys, looked up and weighted by the module."""
     shim = cast(PyTorchShim, model.shims[0])
     module = cast(BoWPerceptron, shim._model)
     if module.hashed:
         keys = (bag.keys % numpy.uint64(module.n_features)).astype("int64")
     else:
         keys = bag.keys.view("int64")
-    device = shim.device
-    args = (xp2torch(keys, device=device), xp2torch(bag.doc_ids, device=device), bag.n_docs)
-    return ArgsKwargs(args=args, kwargs={}), lambda d_inputs: []
+    rows = module.sparse_rows(keys, bag.doc_ids, bag.n_docs)
+    args = tuple(xp2torch(array, device=shim.device) for array in rows)
+    kwargs = {}
+    if module.n_char_features:
+        if bag.words is None:
+            raise ValueError("This BoWPerceptron was trained with character n-grams: set char_ngram_range.")
+        chars = module.char_rows(bag.words, bag.n_docs)
+        kwargs = {name: xp2torch(array, device=shim.device) for name, array in chars.items()}
+    # Integer features have no gradient to pass back.
+    return ArgsKwargs(args=args, kwargs=kwargs), lambda d_inputs: []
 
 
-def convert_logits_to_probs(
-    model: Model, X_Ytorch: Tuple[BagOfNgrams, torch.Tensor], is_train: bool
-) -> Tuple[Floats2d, Callable[[Floats2d], ArgsKwargs]]:
-    """Turn logits into one probability column per label.
-
-    Two labels use one logit and a sigmoid (column 1 is p, column 0 is 1 - p); more
-    use a softmax. The backward pass takes `probs - truths`, the gradient of the
-    cross-entropy with respect to the logits, as thinc's Softmax layer does (P7).
-    """
-    _, logits = X_Ytorch
-    with torch.no_grad():
-        if logits.shape[1] == 1:
-            p = torch.sigmoid(logits)
-            probs = torch.cat([1.0 - p, p], dim=1)
-        else:
-            probs = torch.softmax(logits, dim=1)
-    Y = cast(Floats2d, torch2xp(probs, ops=model.ops))
-
-    def backprop(dY: Floats2d) -> ArgsKwargs:
-        d_logits = dY[:, 1:2] if logits.shape[1] == 1 else dY
-        d_logits = xp2torch(model.ops.xp.ascontiguousarray(d_logits), device=logits.device)
-        return ArgsKwargs(args=(logits,), kwargs={"grad_tensors": d_logits})
-
-    return Y, backprop
-
-
-def serialize_bow_perceptron(module: Optional[BoWPerceptron]) -> bytes:
-    """Write the constructor arguments with the weights, so loading can rebuild the module."""
-    if module is None:
-        return srsly.msgpack_dumps({"config": None, "state": b""})
-    config = {
-        "n_features": module.n_features,
-        "n_logits": module.output.out_features,
-        "hidden_width": module.embed.embedding_dim,
-        "depth": len(module.hidden) + 1,
-        "activation": "relu" if isinstance(module.activation, torch.nn.ReLU) else "tanh",
-        "dropout": module.dropout.p,
-        "weighting": module.weighting,
-        "hashed": module.hashed,
-    }
-    buffer = io.BytesIO()
-    torch.save(module.state_dict(), buffer)
-    return srsly.msgpack_dumps({"config": config, "state": buffer.getvalue()})
-
-
-def deserialize_bow_perceptron(
-    module: Optional[BoWPerceptron], data: bytes, device: torch.device
-) -> Optional[BoWPerceptron]:
-    """Rebuild the module from its serialized config and load its weights."""
-    msg = srsly.msgpack_loads(data)
-    if msg["config"] is None:
-        return None
-    config: Dict[str, Any] = dict(msg["config"])
-    module = BoWPerceptron(config.pop("n_features"), config.pop("n_logits"), **config)
-    state = torch.load(io.BytesIO(msg["state"]), map_location=device, weights_only=True)
-    module.load_state_dict(state)
-    return module.to(device)
-
-
-def set_torch_dropout_rate(model: Model, drop: float) -> None:
-    """Push spaCy's `[training] dropout` into the torch Dropout (thinc can't, P4)."""
-    module = model.get_ref("output_layer").shims[0]._model
-    if module is not None:
-        module.dropout.p = drop
-
-
-def is_built(model: Model) -> bool:
-    """Whether `init` has built the torch module (i.e. the model can predict)."""
-    return model.get_ref("output_layer").shims[0]._model is not None
-
-
-def bow_perceptron(
-    *,
-    features: str,
-    n_buckets: int,
-    min_df: int,
-    ngram_range: Tuple[int, int],
-    lowercase: bool,
-    token_attrs: Sequence[str],
-    weighting: str,
-    hidden_width: int,
-    depth: int,
-    activation: str,
-    nO: Optional[int] = None,
-) -> Model[List[Doc], Floats2d]:
-    """Assemble featurizer and (still empty) torch wrapper; see build_bow_perceptron_v1."""
+def check_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
+    """Check the settings `bow_perceptron_init` reads from the model's attrs (those of
+    `spacy-ru-nn.BoWPerceptron.v2` but the featurizer's), so that a bad config fails at
+    add_pipe rather than at initialize. RETURNS the settings, n_buckets 0 unless hashing."""
+    features, n_buckets = settings["features"], settings["n_buckets"]
     if features not in FEATURES:
         raise ValueError(f"features must be one of {FEATURES}, got {features!r}")
-    # Checked here too, so a bad config fails at add_pipe rather than at initialize.
-    check_hyperparameters(weighting=weighting, activation=activation, depth=depth)
     if features == "hash" and n_buckets < 1:
         raise ValueError(f"n_buckets must be positive with features='hash', got {n_buckets}")
-    featurizer = bag_of_ngrams(ngram_range, lowercase, token_attrs)
-    wrapper = PyTorchWrapper_v3(
-        None,
-        convert_inputs=convert_bag_inputs,
-        convert_outputs=convert_logits_to_probs,
-        serialize_model=serialize_bow_perceptron,
-        deserialize_model=deserialize_bow_perceptron,
+    check_hyperparameters(
+        weighting=settings["weighting"],
+        activation=settings["activation"],
+        depth=settings["depth"],
+        init=settings["init"],
     )
-    return Model(
-        "bow_perceptron",
-        featurize_and_classify_forward,
-        init=bow_perceptron_init,
-        layers=[featurizer, wrapper],
-        refs={"featurizer": featurizer, "output_layer": wrapper},
-        dims={"nO": nO},
-        attrs={
-            "features": features,
-            "n_buckets": n_buckets if features == "hash" else 0,
-            "min_df": min_df,
-            "hidden_width": hidden_width,
-            "depth": depth,
-            "activation": activation,
-            "weighting": weighting,
-            "set_dropout_rate": set_torch_dropout_rate,
-        },
-    )
-
-
-def featurize_and_classify_forward(
-    model: Model[List[Doc], Floats2d], docs: List[Doc], is_train: bool
-) -> Tuple[Floats2d, Callable[[Floats2d], List]]:
-    """Forward of a text classifier made of a featurizer without weights (docs -> tensors)
-    and a torch wrapper (tensors -> probabilities): the gradient stops at the wrapper."""
-    featurizer, wrapper = model.layers
-    features, _ = featurizer(docs, is_train)
-    probs, backprop_wrapper = wrapper(features, is_train)
-
-    def backprop(d_probs: Floats2d) -> List:
-        backprop_wrapper(d_probs)
-        # Docs have no gradient.
-        return []
-
-    return probs, backprop
+    return {**settings, "n_buckets": n_buckets if features == "hash" else 0}

@@ -1,6 +1,6 @@
 """thinc glue for the BiLSTM tagger: featurizer -> torch encoder -> softmax head, per doc."""
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Callable, List, Optional, Tuple, Union
 
 import numpy
 import torch
@@ -154,40 +154,6 @@ def tagger_forward(
         return []
 
     return per_doc, backprop
-
-
-def with_torch_averages(model: Model, params: Dict) -> Dict:
-    """Add the optimizer's averages of torch weights under the keys `PyTorchShim.use_params` reads.
-
-    thinc's optimizer keeps them under `(shim.id, name)` but the shim looks them up as
-    `"pytorch_{shim.id}_{name}"` and loads them strictly, buffers included (thinc 8.3), so
-    without this `use_averages` silently averages only the thinc layers.
-    """
-    translated = dict(params)
-    for node in model.walk():
-        for shim in node.shims:
-            averaged = {
-                name: params[(shim.id, name)]
-                for name, _ in shim._model.named_parameters()
-                if (shim.id, name) in params
-            }
-            if not averaged:
-                continue
-            state = {name: torch2xp(value) for name, value in shim._model.state_dict().items()}
-            state.update(averaged)
-            translated.update({f"pytorch_{shim.id}_{name}": value for name, value in state.items()})
-    return translated
-
-
-def set_torch_dropout_rate(model: Model, drop: Optional[float]) -> None:
-    """thinc's set_dropout_rate does not reach torch modules (P4): set their `p` directly."""
-    if drop is None:
-        return
-    for node in model.walk():
-        for shim in node.shims:
-            for module in shim._model.modules():
-                if isinstance(module, torch.nn.Dropout):
-                    module.p = drop
 
 
 def count_params(model: Model) -> int:

@@ -1,0 +1,278 @@
+"""Bags of n-grams in numpy: the featurizer of the bag-of-words perceptron and the vectorized
+helpers its model runs on (key tables, counting, ragged gathers).
+
+`bag_of_ngrams` turns a batch of `Doc`s into one flat array of uint64 keys (word n-grams, plus
+unigrams of extra token attributes such as SHAPE) and the index of the doc each key came from;
+the whole batch is hashed with one `ops.ngrams` call per n, never per message. With character
+n-grams it also hands over each token's word and a function from words to the keys of their
+character n-grams, so that the model computes those once per distinct word, not per token.
+"""
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.attrs import IS_SPACE, LOWER, ORTH
+from spacy.strings import StringStore, hash_string
+from spacy.tokens import Doc
+from thinc.api import Model, NumpyOps
+
+from .text_classifier import token_attr_id
+
+# Character n-grams are taken from the first MAX_WORD_CHARS characters of a word: enough for
+# any word, and a 1 MB "word" of a malformed text costs no more than a long one.
+MAX_WORD_CHARS = 48
+
+# Featurization always runs on CPU: it starts from Doc arrays, which live in numpy.
+_numpy_ops = NumpyOps()
+
+
+@dataclass
+class TokenWords:
+    """The words of a batch's tokens, for character n-gram features.
+
+    keys (numpy.ndarray): uint64 word key (LOWER or ORTH) of each non-whitespace token.
+    doc_ids (numpy.ndarray): int64 index of the doc each token belongs to.
+    char_ngrams (Callable): word keys -> (uint64 keys of their character n-grams, one word
+        after the other; int64 number of n-grams of each word).
+    """
+
+    keys: numpy.ndarray
+    doc_ids: numpy.ndarray
+    char_ngrams: Callable[[numpy.ndarray], Tuple[numpy.ndarray, numpy.ndarray]]
+
+
+@dataclass
+class BagOfNgrams:
+    """A batch of documents as a flat bag of n-gram keys.
+
+    keys (numpy.ndarray): uint64 hashes of the word n-grams and token attribute values.
+    doc_ids (numpy.ndarray): int64 index of the doc each key belongs to.
+    n_docs (int): number of docs in the batch, including docs without any key.
+    words (Optional[TokenWords]): the tokens' words, when the model reads character n-grams.
+    """
+
+    keys: numpy.ndarray
+    doc_ids: numpy.ndarray
+    n_docs: int
+    words: Optional[TokenWords] = None
+
+
+def bag_of_ngrams(
+    ngram_range: Tuple[int, int],
+    lowercase: bool,
+    token_attrs: Sequence[str] = (),
+    char_ngram_range: Optional[Tuple[int, int]] = None,
+) -> Model[List[Doc], BagOfNgrams]:
+    """Extract word n-gram keys from a batch of docs, skipping whitespace tokens.
+
+    ngram_range (Tuple[int, int]): smallest and largest n, e.g. (1, 2) for uni+bigrams.
+    lowercase (bool): hash LOWER instead of ORTH (for the character n-grams too).
+    token_attrs (Sequence[str]): further token attributes added as unigram features,
+        e.g. ["SHAPE"], so "09061701461" and "08712300220" share the feature "dddd".
+    char_ngram_range (Optional[Tuple[int, int]]): smallest and largest n of the character
+        n-grams of each word, padded with a space on each side (scikit-learn's "char_wb"),
+        e.g. (2, 5); None for none.
+    RETURNS (Model[List[Doc], BagOfNgrams]): the featurizer layer.
+    """
+    min_n, max_n = check_range(ngram_range, "ngram_range")
+    if char_ngram_range is not None:
+        char_ngram_range = check_range(char_ngram_range, "char_ngram_range")
+    attr_ids = [token_attr_id(name, "token_attrs") for name in token_attrs]
+    # Each extra attribute's values are salted with its own hash, so the shape "xxxx"
+    # and the word "xxxx" are different features.
+    salts = [numpy.uint64(hash_string(name.upper())) for name in token_attrs]
+    return Model(
+        "bag_of_ngrams",
+        _bag_of_ngrams_forward,
+        attrs={
+            "ngram_range": (min_n, max_n),
+            "columns": [LOWER if lowercase else ORTH, IS_SPACE, *attr_ids],
+            "salts": salts,
+            "char_ngram_range": char_ngram_range,
+        },
+    )
+
+
+def check_range(ngram_range: Sequence[int], setting: str) -> Tuple[int, int]:
+    if len(ngram_range) != 2:
+        raise ValueError(f"{setting} must be [min_n, max_n], got {list(ngram_range)}")
+    min_n, max_n = ngram_range
+    if not 1 <= min_n <= max_n:
+        raise ValueError(f"{setting} must satisfy 1 <= min <= max, got {list(ngram_range)}")
+    return min_n, max_n
+
+
+def _bag_of_ngrams_forward(
+    model: Model[List[Doc], BagOfNgrams], docs: List[Doc], is_train: bool
+) -> Tuple[BagOfNgrams, Callable]:
+    min_n, max_n = model.attrs["ngram_range"]
+    columns = model.attrs["columns"]
+    char_range = model.attrs.get("char_ngram_range")
+    arrays = [doc.to_array(columns) for doc in docs]
+    lengths = numpy.asarray([len(arr) for arr in arrays], dtype="int64")
+    tokens = numpy.concatenate(arrays) if lengths.sum() else numpy.zeros((0, len(columns)), dtype="uint64")
+    # Whitespace tokens are layout, not words: "hi  there" and "hi there" get the same bag.
+    is_word = tokens[:, 1] == 0
+    tokens = tokens[is_word]
+    words = numpy.ascontiguousarray(tokens[:, 0])
+    word_docs = numpy.repeat(numpy.arange(len(docs), dtype="int64"), lengths)[is_word]
+    keys = []
+    doc_ids = []
+    for n in range(min_n, max_n + 1):
+        if n == 1:
+            keys.append(words)
+            doc_ids.append(word_docs)
+            continue
+        if len(words) < n:
+            break
+        # One hash call for the whole batch; n-grams that straddle two docs are dropped.
+        grams = _numpy_ops.ngrams(n, words)
+        starts = word_docs[: len(grams)]
+        inside = starts == word_docs[n - 1 :]
+        keys.append(grams[inside])
+        doc_ids.append(starts[inside])
+    for column, salt in enumerate(model.attrs["salts"], start=2):
+        keys.append(tokens[:, column] ^ salt)
+        doc_ids.append(word_docs)
+    token_words = None
+    if char_range is not None and docs:
+        strings = docs[0].vocab.strings
+        token_words = TokenWords(
+            words, word_docs, lambda word_keys: char_ngram_keys(strings, word_keys, char_range)
+        )
+    bag = BagOfNgrams(
+        numpy.concatenate(keys) if keys else words[:0],
+        numpy.concatenate(doc_ids) if doc_ids else word_docs[:0],
+        len(docs),
+        token_words,
+    )
+    # Integer features have no gradient to pass back.
+    return bag, lambda d_bag: []
+
+
+def char_ngram_keys(
+    strings: StringStore, word_keys: numpy.ndarray, ngram_range: Tuple[int, int]
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """The keys of the character n-grams of each word, " word " padded as scikit-learn's
+    analyzer="char_wb" pads it, and the number of n-grams of each word."""
+    min_n, max_n = ngram_range
+    keys: List[int] = []
+    counts = numpy.zeros(len(word_keys), dtype="int64")
+    for i, key in enumerate(word_keys.tolist()):
+        padded = f" {strings[key][:MAX_WORD_CHARS]} "
+        grams = [padded[j : j + n] for n in range(min_n, max_n + 1) for j in range(len(padded) - n + 1)]
+        keys.extend(hash_string(gram) for gram in grams)
+        counts[i] = len(grams)
+    return numpy.asarray(keys, dtype="uint64"), counts
+
+
+class KeyTable:
+    """Open-addressing hash table (linear probing) from int64 keys to ids 0, 1, 2, ... in the
+    order the keys were added, kept at most a quarter full so that a lookup mostly reads one
+    slot. A binary search over a sorted vocabulary reads ~15 scattered slots per key."""
+
+    def __init__(self, keys: Optional[numpy.ndarray] = None) -> None:
+        self.keys = numpy.zeros(0, dtype="int64")
+        self._resize(8)
+        if keys is not None:
+            self.add(keys)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def add(self, keys: numpy.ndarray) -> None:
+        """Give new, distinct keys the next ids."""
+        first_id = len(self.keys)
+        self.keys = numpy.concatenate([self.keys, keys])
+        if 4 * len(self.keys) > len(self._slot_ids):
+            size = len(self._slot_ids)
+            while 4 * len(self.keys) > size:
+                size *= 2
+            self._resize(size)
+        else:
+            self._insert(keys, numpy.arange(first_id, len(self.keys)))
+
+    def _resize(self, size: int) -> None:
+        self._mask = size - 1
+        self._slot_keys = numpy.zeros(size, dtype="int64")
+        self._slot_ids = numpy.full(size, -1, dtype="int64")
+        self._insert(self.keys, numpy.arange(len(self.keys)))
+
+    def _insert(self, keys: numpy.ndarray, ids: numpy.ndarray) -> None:
+        slots = keys & self._mask
+        pending = numpy.arange(len(keys))
+        while len(pending):
+            wanted = slots[pending]
+            free = self._slot_ids[wanted] < 0
+            # Where several keys want the same free slot the last write wins; the others
+            # find it taken in the next round and move on.
+            self._slot_ids[wanted[free]] = ids[pending[free]]
+            placed = numpy.zeros(len(pending), dtype=bool)
+            placed[free] = self._slot_ids[wanted[free]] == ids[pending[free]]
+            self._slot_keys[wanted[placed]] = keys[pending[placed]]
+            taken = ~free
+            slots[pending[taken]] = (wanted[taken] + 1) & self._mask
+            pending = pending[~placed]
+
+    def __call__(self, keys: numpy.ndarray) -> numpy.ndarray:
+        """The id of each key, -1 for keys never added."""
+        slots = keys & self._mask
+        ids = self._slot_ids[slots]
+        found = (self._slot_keys[slots] == keys) & (ids >= 0)
+        result = numpy.where(found, ids, -1)
+        # Probe on while the slot is taken by another key; an empty slot ends the search.
+        pending = numpy.flatnonzero(~found & (ids >= 0))
+        slots = slots[pending]
+        while len(pending):
+            slots = (slots + 1) & self._mask
+            ids = self._slot_ids[slots]
+            found = (self._slot_keys[slots] == keys[pending]) & (ids >= 0)
+            result[pending[found]] = ids[found]
+            more = ~found & (ids >= 0)
+            pending, slots = pending[more], slots[more]
+        return result
+
+
+def count_pairs(
+    groups: numpy.ndarray, ids: numpy.ndarray, n_ids: int
+) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """Distinct (group, id) pairs, sorted by group then id, with how often each occurs.
+
+    One sort of group * n_ids + id codes; each group's pairs come out in id order whatever
+    the other groups are, so per-group results do not depend on the batch.
+    """
+    codes = groups * n_ids + ids
+    codes.sort()
+    first = numpy.empty(len(codes), dtype=bool)
+    first[:1] = True
+    numpy.not_equal(codes[1:], codes[:-1], out=first[1:])
+    starts = numpy.flatnonzero(first)
+    counts = numpy.diff(starts, append=len(codes))
+    codes = codes[starts]
+    groups = codes // n_ids
+    return groups, codes - groups * n_ids, counts
+
+
+def ragged_take(starts: numpy.ndarray, lengths: numpy.ndarray) -> numpy.ndarray:
+    """Indices of the runs [start, start + length) one after the other."""
+    total = int(lengths.sum())
+    run_starts = numpy.cumsum(lengths) - lengths
+    return numpy.repeat(starts - run_starts, lengths) + numpy.arange(total)
+
+
+def offsets_of(groups: numpy.ndarray, n_groups: int) -> numpy.ndarray:
+    """EmbeddingBag offsets of sorted group ids: where each group starts (empty ones too)."""
+    sizes = numpy.bincount(groups, minlength=n_groups)
+    return numpy.cumsum(sizes) - sizes
+
+
+__all__ = [
+    "BagOfNgrams",
+    "KeyTable",
+    "TokenWords",
+    "bag_of_ngrams",
+    "char_ngram_keys",
+    "count_pairs",
+    "offsets_of",
+    "ragged_take",
+]

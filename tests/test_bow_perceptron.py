@@ -1,0 +1,210 @@
+"""spacy-ru-nn.BoWPerceptron.v2: logistic regression (depth 0), the weight init, sparse weighting
+and the vocabulary lookup."""
+import math
+
+import numpy
+import pytest
+import torch
+from spacy.lang.en import English
+from thinc.api import fix_random_seed
+
+from conftest import HAM, SPAM
+from spacy_ru_nn.layers.bow import BoWPerceptron
+from spacy_ru_nn.layers.ngrams import KeyTable
+from spacy_ru_nn.layers.torch_glue import torch_module
+from test_textcat import SMALL_MODEL, train_nlp
+
+
+def module_of(nlp) -> BoWPerceptron:
+    return torch_module(nlp.get_pipe("nn_textcat").model.get_ref("output_layer"))
+
+
+def predicts_all(nlp) -> bool:
+    return all(nlp(t).cats["spam"] > 0.5 for t in SPAM) and all(nlp(t).cats["spam"] < 0.5 for t in HAM)
+
+
+def test_depth_0_is_logistic_regression():
+    nlp = train_nlp(model={**SMALL_MODEL, "depth": 0}, steps=40)
+    module = module_of(nlp)
+    assert module.output is None and len(module.hidden) == 0
+    assert module.embed.weight.shape == (module.n_features, 1)
+    assert predicts_all(nlp)
+    # p(spam) = sigmoid(w . x + b) over the doc's weighted features, nothing else.
+    doc = nlp.make_doc(SPAM[0])
+    bag = nlp.get_pipe("nn_textcat").model.get_ref("featurizer").predict([doc])
+    ids, _, weights = module.sparse_rows(bag.keys.view("int64"), bag.doc_ids, 1)
+    w = module.embed.weight.detach().numpy()[:, 0]
+    logit = float((w[ids] * weights).sum() + module.embed_bias.item())
+    assert nlp(SPAM[0]).cats["spam"] == pytest.approx(1.0 / (1.0 + math.exp(-logit)), abs=1e-5)
+
+
+@pytest.mark.parametrize("depth,activation", [(1, "relu"), (1, "tanh"), (2, "relu"), (3, "tanh")])
+def test_zero_init_hidden_units_stay_identical(depth, activation):
+    """The lecture's question: all weights at 0 make every hidden unit compute the same and
+    receive the same gradient, so the layer never becomes more than one unit; with ReLU or
+    tanh at 0 it does not even move, and only the output bias (the prior) is learned."""
+    fix_random_seed(0)
+    model = {**SMALL_MODEL, "depth": depth, "activation": activation, "init": "zeros"}
+    nlp = train_nlp(model=model, steps=30)
+    module = module_of(nlp)
+    first = module.embed.weight.detach()
+    assert torch.equal(first, first[:, :1].expand_as(first))  # every unit has the same inputs
+    for layer in [*module.hidden, module.output]:
+        weight = layer.weight.detach()
+        assert torch.equal(weight, weight[:, :1].expand_as(weight))  # and the same outputs
+    # Every message gets the prior (0.5 on these four spam and four ham).
+    probs = {nlp(text).cats["spam"] for text in SPAM + HAM}
+    assert len(probs) == 1
+
+
+def test_random_init_hidden_units_differ_and_learn():
+    fix_random_seed(0)
+    nlp = train_nlp(model={**SMALL_MODEL, "depth": 2, "init": "default"}, steps=30)
+    first = module_of(nlp).embed.weight.detach()
+    assert not torch.equal(first, first[:, :1].expand_as(first))
+    assert predicts_all(nlp)
+
+
+def test_zero_init_is_fine_for_logistic_regression():
+    """No hidden layer, no symmetry to break: a zero start learns."""
+    nlp = train_nlp(model={**SMALL_MODEL, "depth": 0, "init": "zeros"}, steps=40)
+    assert predicts_all(nlp)
+
+
+def test_sparse_rows_weighting():
+    """Counts per doc, optionally 1 + ln(count), idf-weighted and L2-normalized per doc."""
+    kwargs = dict(hidden_width=4, depth=1, activation="relu", dropout=0.0, hashed=True)
+    keys = numpy.array([3, 5, 3, 3, 7, 5], dtype="int64")
+    doc_ids = numpy.array([0, 0, 0, 0, 2, 0], dtype="int64")
+    counts = BoWPerceptron(10, 1, weighting="count", **kwargs)
+    ids, offsets, weights = counts.sparse_rows(keys, doc_ids, 3)
+    assert ids.tolist() == [3, 5, 7] and offsets.tolist() == [0, 2, 2]
+    assert weights.tolist() == [3.0, 2.0, 1.0]
+    sublinear = BoWPerceptron(10, 1, weighting="count", sublinear_tf=True, **kwargs)
+    assert sublinear.sparse_rows(keys, doc_ids, 3)[2] == pytest.approx([1 + math.log(3), 1 + math.log(2), 1.0])
+    binary = BoWPerceptron(10, 1, weighting="binary", **kwargs)
+    assert binary.sparse_rows(keys, doc_ids, 3)[2].tolist() == [1.0, 1.0, 1.0]
+    tfidf = BoWPerceptron(10, 1, weighting="tfidf", **kwargs)
+    idf = numpy.linspace(1.0, 2.0, 10)
+    tfidf.set_statistics(None, idf)
+    _, _, weights = tfidf.sparse_rows(keys, doc_ids, 3)
+    raw = numpy.array([3 * idf[3], 2 * idf[5]])
+    assert weights[:2] == pytest.approx(raw / numpy.linalg.norm(raw))
+    assert weights[2] == pytest.approx(1.0)
+
+
+def test_feature_lookup_finds_every_key_and_only_those():
+    rng = numpy.random.default_rng(0)
+    vocab = numpy.unique(rng.integers(-(2**62), 2**62, 5000))
+    # Keys that share their low bits collide in the table and must probe on.
+    colliding = (numpy.arange(1, 40, dtype="int64") << 20) | 7
+    vocab = numpy.unique(numpy.concatenate([vocab, colliding]))
+    lookup = KeyTable(vocab)
+    assert lookup(vocab).tolist() == list(range(len(vocab)))
+    unknown = numpy.setdiff1d(rng.integers(-(2**62), 2**62, 5000), vocab)
+    unknown = numpy.concatenate([unknown, (numpy.arange(50, 60, dtype="int64") << 20) | 7])
+    assert (lookup(unknown) == -1).all()
+    mixed = numpy.concatenate([unknown[:5], vocab[:5]])
+    assert lookup(mixed).tolist() == [-1] * 5 + list(range(5))
+
+
+def test_a_doc_scores_the_same_alone_and_in_any_batch():
+    nlp = train_nlp(model={**SMALL_MODEL, "depth": 2}, steps=10)
+    texts = SPAM + HAM + ["", "   ", "zzz qqq"]
+    alone = [nlp(text).cats for text in texts]
+    for batch_size in (2, 3, 1000):
+        assert [doc.cats for doc in nlp.pipe(texts, batch_size=batch_size)] == alone
+
+
+def test_v1_keeps_its_signature_and_range():
+    model = {key: value for key, value in SMALL_MODEL.items() if key not in ("sublinear_tf", "init", "char_ngram_range")}
+    model["@architectures"] = "spacy-ru-nn.BoWPerceptron.v1"
+    nlp = train_nlp(model=model, steps=30)
+    assert predicts_all(nlp)
+    with pytest.raises(ValueError, match="depth"):
+        English().add_pipe("nn_textcat", config={"model": {**model, "depth": 0}})
+
+
+def test_invalid_v2_values():
+    for bad in ({"depth": -1}, {"depth": 4}, {"init": "ones"}):
+        with pytest.raises(ValueError):
+            English().add_pipe("nn_textcat", config={"model": {**SMALL_MODEL, **bad}})
+
+
+def test_logistic_regression_round_trips_through_disk(tmp_path):
+    import spacy
+
+    nlp = train_nlp(model={**SMALL_MODEL, "depth": 0}, steps=10)
+    nlp.to_disk(tmp_path / "lr")
+    loaded = spacy.load(tmp_path / "lr")
+    texts = SPAM + HAM
+    assert [d.cats for d in loaded.pipe(texts)] == [d.cats for d in nlp.pipe(texts)]
+
+
+CHARS = {**SMALL_MODEL, "char_ngram_range": [2, 4]}
+
+
+def test_char_ngrams_train_and_reach_unseen_words():
+    nlp = train_nlp(model=CHARS, steps=40)
+    module = module_of(nlp)
+    assert module.char_embed is not None and module.n_char_features > 0
+    assert predicts_all(nlp)
+    # "WINNERS" and "prizes" were never seen as words, but their character n-grams were.
+    unseen = nlp("WINNERS prizes").cats["spam"]
+    nothing = nlp("qqq").cats["spam"]
+    assert unseen > nothing
+
+
+def test_char_ngrams_same_alone_in_any_batch_and_after_loading(tmp_path):
+    import spacy
+
+    nlp = train_nlp(model=CHARS, steps=10)
+    texts = SPAM + HAM + ["", "   ", "zzz qqq", "a" * 5000]
+    alone = [nlp(text).cats for text in texts]
+    for batch_size in (2, 1000):
+        assert [doc.cats for doc in nlp.pipe(texts, batch_size=batch_size)] == alone
+    nlp.to_disk(tmp_path / "chars")
+    assert [doc.cats for doc in spacy.load(tmp_path / "chars").pipe(texts)] == alone
+
+
+def test_char_ngrams_of_a_word_are_computed_once(monkeypatch):
+    nlp = train_nlp(model=CHARS, steps=2)
+    module = module_of(nlp)
+    module.eval()
+    featurizer = nlp.get_pipe("nn_textcat").model.get_ref("featurizer")
+    asked = []
+    bag = featurizer.predict([nlp.make_doc("call now call")])
+    real = bag.words.char_ngrams
+    bag.words.char_ngrams = lambda keys: asked.append(len(keys)) or real(keys)
+    module._words = None
+    first = module.char_rows(bag.words, 1)
+    second = module.char_rows(bag.words, 1)
+    assert asked == [2]  # "call" and "now", once
+    assert all(numpy.array_equal(first[k], second[k]) for k in first)
+    assert first["token_words"].tolist() == [0, 1, 0]
+
+
+def test_word_cache_starts_over_when_full(monkeypatch):
+    import spacy_ru_nn.layers.bow as bow
+
+    nlp = train_nlp(model=CHARS, steps=5)
+    texts = SPAM + HAM
+    expected = [doc.cats for doc in nlp.pipe(texts)]
+    monkeypatch.setattr(bow, "MAX_CACHED_WORDS", 12)
+    module_of(nlp)._words = None
+    assert [nlp(text).cats for text in texts] == expected
+    assert len(module_of(nlp)._words.table) <= 12 + max(len(nlp.make_doc(t)) for t in texts)
+
+
+def test_char_part_is_normalized_per_doc():
+    """With tf-idf, a doc's token weights are 1 / sqrt(sum of its words' squared norms)."""
+    nlp = train_nlp(model=CHARS, steps=2)
+    module = module_of(nlp)
+    featurizer = nlp.get_pipe("nn_textcat").model.get_ref("featurizer")
+    bag = featurizer.predict([nlp.make_doc("call call now"), nlp.make_doc("now")])
+    rows = module.char_rows(bag.words, 2)
+    sq = module._words.sq_norms.values
+    call, _, now = module._words.table(bag.words.keys[:3].view("int64"))
+    first = 1.0 / math.sqrt(2 * sq[call] + sq[now])
+    assert rows["token_weights"].tolist() == pytest.approx([first, first, first, 1.0 / math.sqrt(sq[now])])
+    assert rows["token_offsets"].tolist() == [0, 3]
