@@ -2,7 +2,6 @@
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-import numpy
 import torch
 from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Linear, Model, PyTorchWrapper_v2, Softmax_v2, torch2xp, xp2torch
@@ -196,14 +195,3 @@ def set_torch_dropout_rate(model: Model, drop: Optional[float]) -> None:
             for module in shim._model.modules():
                 if isinstance(module, torch.nn.Dropout):
                     module.p = drop
-
-
-def count_params(model: Model) -> int:
-    total = 0
-    for node in model.walk():
-        for name in node.param_names:
-            if node.has_param(name):
-                total += int(numpy.prod(node.get_param(name).shape))
-        for shim in node.shims:
-            total += sum(p.numel() for p in shim._model.parameters())
-    return total
