@@ -50,14 +50,28 @@ def throughput(
 ) -> float:
     """Messages per second of `predict` over `texts` repeated to at least min_messages;
     the best of `repeats` runs, as timeit does, since slower runs measure interference."""
+    return interleaved_throughput({"": predict}, texts, min_messages, repeats)[""]
+
+
+def interleaved_throughput(
+    predictors: Dict[str, Callable[[Sequence[str]], Any]],
+    texts: Sequence[str],
+    min_messages: int = 20000,
+    repeats: int = 5,
+) -> Dict[str, float]:
+    """Messages per second of each predictor, timed in turns (A, B, C, A, B, C, ...) so that
+    a slow patch of a shared machine hits every system alike; the best of `repeats` turns
+    each, as timeit does, since slower runs measure interference."""
     repeated = list(texts) * max(1, -(-min_messages // max(len(texts), 1)))
-    predict(repeated[:500])  # warm-up: lazy allocations, caches
-    best = float("inf")
+    for predict in predictors.values():
+        predict(repeated[:500])  # warm-up: lazy allocations, caches
+    best = {name: float("inf") for name in predictors}
     for _ in range(repeats):
-        start = time.perf_counter()
-        predict(repeated)
-        best = min(best, time.perf_counter() - start)
-    return len(repeated) / best
+        for name, predict in predictors.items():
+            start = time.perf_counter()
+            predict(repeated)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: len(repeated) / seconds for name, seconds in best.items()}
 
 
 def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int]) -> Dict[str, int]:

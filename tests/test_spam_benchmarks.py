@@ -49,9 +49,17 @@ def test_benchmark_spam(corpus, tmp_path):
         "spaCy textcat (TextCatBOW.v3)",
         "sklearn CountVectorizer + MultinomialNB",
         "sklearn TF-IDF + LinearSVC",
+        "spaCy tokenizer only (no model)",
     }
+    tokenizer = systems.pop("spaCy tokenizer only (no model)")
+    assert tokenizer["folds"] == [] and tokenizer["test"]["messages_per_second"] > 0
     for system in systems.values():
         assert_scored(system, n_folds=2)
+        assert system["test"]["messages_per_second"] > 0
+    ratios = systems["nn_textcat (BoWPerceptron)"]["test"]["speed_ratios"]
+    assert set(ratios) == {"spaCy textcat (TextCatBOW.v3)", "spaCy tokenizer only (no model)"}
+    # The tokenizer alone is the ceiling: a pipeline that also classifies cannot be faster.
+    assert 0 < ratios["spaCy tokenizer only (no model)"] < 1.2
     assert (tmp_path / "training" / "spam" / "fold1" / "model-best").is_dir()
 
 
@@ -62,7 +70,9 @@ def test_benchmark_spam_bilstm_trains_the_chosen_pooling_on_the_chosen_folds(cor
         "nn_textcat (BoWPerceptron)",
         "spaCy textcat (TextCatBOW.v3)",
         "nn_textcat (BiLSTM, max pooling)",
+        "spaCy tokenizer only (no model)",
     }
+    del systems["spaCy tokenizer only (no model)"]
     for system in systems.values():
         assert_scored(system, n_folds=1)
     # The pooling override reached the trained pipeline.

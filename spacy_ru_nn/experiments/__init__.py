@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (register the commands)
     cv_ner,
     cv_spam,
     plot_attention,
+    plot_training,
 )
 
 __all__ = ["app"]

@@ -4,13 +4,27 @@ import contextlib
 import io
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import spacy
 from spacy.language import Language
 from wasabi import msg
 
-from ..spam_metrics import binary_metrics, mean_and_sd, read_gold, spacy_spam_scores, spam_threshold, throughput
+from ..corpora.sms import POSITIVE_LABEL
+from ..spam_metrics import (
+    binary_metrics,
+    interleaved_throughput,
+    mean_and_sd,
+    read_gold,
+    spacy_spam_scores,
+    spam_threshold,
+)
+from ..training_log import best_evaluation, fresh_log_path, read_training_log
+
+# The logger that writes the JSONL log plot-training and the epoch counts read.
+JSONL_LOGGER = "spacy.ConsoleLogger.v3"
+# The speed ceiling of any spaCy text classifier: the same nlp.pipe with no component run.
+TOKENIZER_ONLY = "spaCy tokenizer only (no model)"
 
 
 def fold_dirs(folds_dir: Path) -> List[Path]:
@@ -40,7 +54,8 @@ def train_spacy(
     overrides: Optional[Dict[str, Any]] = None,
 ) -> Tuple[Language, float]:
     """`spacy train` on corpus_dir/{train,dev}.spacy, with optional config overrides; returns
-    model-best and the seconds spent in initialize + training (dev evaluations included)."""
+    model-best and the seconds spent in initialize + training (dev evaluations included).
+    With spacy.ConsoleLogger.v3 the evaluations are logged to output_dir/train_log.jsonl."""
     from spacy.training.initialize import init_nlp
     from spacy.training.loop import train as train_nlp
 
@@ -49,8 +64,11 @@ def train_spacy(
         "paths.dev": str(corpus_dir / "dev.spacy"),
         **(overrides or {}),
     }
-    config = spacy.util.load_config(config_path, overrides=overrides, interpolate=False)
     output_dir.mkdir(parents=True, exist_ok=True)
+    config = spacy.util.load_config(config_path, overrides=overrides, interpolate=False)
+    if config["training"]["logger"].get("@loggers") == JSONL_LOGGER:
+        overrides["training.logger.output_file"] = str(fresh_log_path(output_dir))
+        config = spacy.util.load_config(config_path, overrides=overrides, interpolate=False)
     with _quiet(quiet) as log:
         start = time.perf_counter()
         nlp = init_nlp(config, use_gpu=-1)
@@ -63,11 +81,17 @@ def train_and_test_spacy(
     config_path: Path, split_dir: Path, output_dir: Path, overrides: Optional[Dict[str, Any]] = None
 ) -> Tuple[Language, List[str], Dict[str, Any]]:
     """Train quietly on split_dir/{train,dev}.spacy and score split_dir/test.spacy: the pipeline,
-    the test texts and the metrics, with the training seconds."""
+    the test texts and the metrics, with the training seconds and, where the training was
+    logged, the step and the (1-based) epoch of model-best."""
     nlp, seconds = train_spacy(config_path, split_dir, output_dir, quiet=True, overrides=overrides)
     texts, y_true = read_gold(split_dir / "test.spacy", nlp)
     metrics = binary_metrics(y_true, spacy_spam_scores(nlp, texts), spam_threshold(nlp))
     metrics["train_seconds"] = seconds
+    log_path = output_dir / "train_log.jsonl"
+    if log_path.exists():
+        best = best_evaluation(read_training_log(log_path))
+        metrics["best_step"] = best.step
+        metrics["best_epoch"] = best.epoch + 1
     return nlp, texts, metrics
 
 
@@ -77,13 +101,40 @@ def train_and_score_spacy(
     folds: Sequence[Path],
     output_dir: Path,
     overrides: Optional[Dict[str, Any]] = None,
-) -> Dict[str, Any]:
-    """Train a spaCy spam pipeline on the split and on each fold; its test metrics (with
-    messages/s) and each fold's metrics, the same for every system of a benchmark."""
+) -> Tuple[Language, List[str], Dict[str, Any]]:
+    """Train a spaCy spam pipeline on the split and on each fold: the split's pipeline and test
+    texts (for timing), and its test metrics and each fold's, the same for every system of a
+    benchmark."""
     nlp, texts, test = train_and_test_spacy(config_path, corpus_dir, output_dir / "split", overrides)
-    test["messages_per_second"] = throughput(lambda batch: spacy_spam_scores(nlp, batch), texts)
     folds_metrics = [train_and_test_spacy(config_path, fold, output_dir / fold.name, overrides)[2] for fold in folds]
-    return {"test": test, "folds": folds_metrics}
+    return nlp, texts, {"test": test, "folds": folds_metrics}
+
+
+def measure_speeds(
+    systems: Dict[str, Dict[str, Any]],
+    pipelines: Dict[str, Language],
+    texts: Sequence[str],
+    others: Optional[Dict[str, Callable[[Sequence[str]], Any]]] = None,
+) -> None:
+    """Time every system on the same texts in turns and store its msgs/s in its test metrics;
+    the first pipeline also runs with its components disabled, as the tokenizer-only row."""
+    predictors: Dict[str, Callable[[Sequence[str]], Any]] = {
+        name: (lambda batch, nlp=nlp: spacy_spam_scores(nlp, batch)) for name, nlp in pipelines.items()
+    }
+    tokenizer = next(iter(pipelines.values()))
+    predictors[TOKENIZER_ONLY] = lambda batch: [
+        doc.cats.get(POSITIVE_LABEL, 0.0)
+        for doc in tokenizer.pipe(batch, batch_size=1000, disable=tokenizer.pipe_names)
+    ]
+    predictors.update(others or {})
+    for name, speed in interleaved_throughput(predictors, texts).items():
+        systems.setdefault(name, {"test": {}, "folds": []})["test"]["messages_per_second"] = speed
+
+
+def speed_ratios(systems: Dict[str, Dict[str, Any]], system: str, others: Sequence[str]) -> Dict[str, float]:
+    """msgs/s of `system` divided by that of each of `others` (measured in the same turns)."""
+    speed = systems[system]["test"]["messages_per_second"]
+    return {other: speed / systems[other]["test"]["messages_per_second"] for other in others}
 
 
 def benchmark_rows(systems: Dict[str, Dict[str, Any]], n_folds: int) -> Tuple[Tuple[str, ...], List[Tuple[str, ...]]]:
@@ -96,7 +147,12 @@ def benchmark_rows(systems: Dict[str, Dict[str, Any]], n_folds: int) -> Tuple[Tu
     rows = []
     for name, result in systems.items():
         test = result["test"]
-        row: Tuple[str, ...] = (name, f"{test['f1']:.3f}", f"{test['roc_auc']:.4f}", f"{test['mcc']:.3f}")
+        if "f1" not in test:
+            # A speed-only row, such as the tokenizer alone.
+            row: Tuple[str, ...] = (name, *["–"] * (len(header) - 2), f"{test['messages_per_second']:,.0f}")
+            rows.append(row)
+            continue
+        row = (name, f"{test['f1']:.3f}", f"{test['roc_auc']:.4f}", f"{test['mcc']:.3f}")
         if n_folds:
             f1_mean, f1_sd = mean_and_sd([m["f1"] for m in result["folds"]])
             auc_mean, auc_sd = mean_and_sd([m["roc_auc"] for m in result["folds"]])

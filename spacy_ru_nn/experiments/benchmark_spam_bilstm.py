@@ -15,7 +15,7 @@ from wasabi import msg
 from ..cli._app import app
 from ..layers.bilstm_classifier import POOLINGS
 from ..tables import markdown_table
-from ._spam_training import benchmark_rows, fold_dirs, train_and_score_spacy
+from ._spam_training import benchmark_rows, fold_dirs, measure_speeds, train_and_score_spacy
 
 
 @app.command("benchmark-spam-bilstm")
@@ -56,18 +56,20 @@ def benchmark_spam_bilstm(
         for pooling in poolings
     ]
     systems: Dict[str, Dict[str, Any]] = {}
+    pipelines = {}
     for name, config, overrides, slug in runs:
         msg.text(f"Training {name} on the split and {len(folds)} folds ...")
-        systems[name] = train_and_score_spacy(config, corpus_dir, folds, training_dir / slug, overrides)
+        pipelines[name], texts, systems[name] = train_and_score_spacy(config, corpus_dir, folds, training_dir / slug, overrides)
         test = systems[name]["test"]
         msg.good(f"{name}: test F1 {test['f1']:.3f}, AUC {test['roc_auc']:.4f}, {test['train_seconds']:.1f} s")
+    measure_speeds(systems, pipelines, texts)
     header, rows = benchmark_rows(systems, len(folds))
     msg.table(rows, header=header, divider=True)
     output.parent.mkdir(parents=True, exist_ok=True)
     note = (
         f"\nTest: the duplicate-aware 70/15/15 split; {len(folds)}-fold: the duplicate-aware folds "
         "(mean ± sd). Every system early-stops on dev. msgs/s: `nlp.pipe` on raw texts "
-        "(tokenization included), one torch thread, best of 3.\n"
+        "(tokenization included), one torch thread, every system timed in turns, best of 5.\n"
     )
     output.write_text(markdown_table(header, rows) + note, encoding="utf8")
     msg.good(f"Saved {output}")
