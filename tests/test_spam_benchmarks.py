@@ -78,3 +78,40 @@ def test_benchmark_spam_bilstm_trains_the_chosen_pooling_on_the_chosen_folds(cor
     # The pooling override reached the trained pipeline.
     config = (tmp_path / "training" / "spam_bilstm_max" / "split" / "model-best" / "config.cfg").read_text("utf8")
     assert 'pooling = "max"' in config
+
+
+def test_benchmark_spam_models_trains_the_chosen_rows_on_the_split_and_folds(corpus, tmp_path):
+    table, numbers = tmp_path / "models.md", tmp_path / "models.json"
+    args = [
+        "benchmark-spam-models", str(CONFIGS / "spam.cfg"), str(corpus), "--training-dir", str(tmp_path / "training"),
+        "--output", str(table), "--json", str(numbers), "--n-folds", "1", "--only", "logreg", "--only", "zero_init",
+        "--jobs", "2",
+    ]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    systems = json.loads(numbers.read_text("utf8"))
+    assert list(systems) == ["logistic regression (no hidden layer)", "1 hidden layer, ReLU, zero init"]
+    for system in systems.values():
+        assert_scored(system, n_folds=1)
+        assert system["test"]["best_epoch"] >= 1
+    assert systems["logistic regression (no hidden layer)"]["overrides"] == {"components.textcat.model.depth": 0}
+    # The overrides reached the trained pipelines.
+    config = (tmp_path / "training" / "zero_init" / "fold0" / "model-best" / "config.cfg").read_text("utf8")
+    assert 'init = "zeros"' in config
+    assert (tmp_path / "training" / "logreg" / "split" / "train_log.jsonl").exists()
+    text = table.read_text("utf8")
+    assert "logistic regression" in text and "1-fold F1" in text
+
+
+def test_benchmark_spam_models_lists_the_lecture_rows():
+    import spacy
+
+    from spacy_ru_nn.experiments.benchmark_spam_models import lecture_variants
+
+    config = spacy.util.load_config(CONFIGS / "spam.cfg", interpolate=False)
+    variants = lecture_variants(config, sgd_learn_rate=0.5)
+    assert [v.slug for v in variants] == [
+        "logreg", "depth1_relu", "depth1_tanh", "depth2_relu", "depth2_tanh", "depth3_relu", "depth3_tanh", "sgd", "zero_init",
+    ]  # fmt: skip
+    assert sum("shipped" in v.name for v in variants) == 1
+    assert variants[-2].overrides["training.optimizer"]["@optimizers"] == "SGD.v1"
