@@ -116,12 +116,16 @@ def test_serialized_module_rebuilds_from_its_own_config():
 
 
 def test_modules_saved_before_new_settings_existed_still_load():
-    """A BoWPerceptron saved by BoWPerceptron.v1 has no sublinear_tf in its config."""
+    """What BoWPerceptron.v1 saved: no sublinear_tf or character n-grams in the config, and
+    exactly these weights and buffers."""
     module = BoWPerceptron(
-        10, 1, hidden_width=4, depth=1, activation="relu", dropout=0.0, weighting="tfidf", hashed=True
+        10, 1, hidden_width=4, depth=1, activation="relu", dropout=0.0, weighting="tfidf", hashed=False
     )
+    v1_keys = {"embed.weight", "embed_bias", "output.weight", "output.bias", "vocab_keys", "idf"}
+    assert set(module.state_dict()) == v1_keys
     msg = srsly.msgpack_loads(serialize_module(module))
-    del msg["config"]["sublinear_tf"]
+    for new_setting in ("sublinear_tf", "n_char_features"):
+        del msg["config"][new_setting]
     rebuilt = module_deserializer(BoWPerceptron)(None, srsly.msgpack_dumps(msg), torch.device("cpu"))
-    assert rebuilt.sublinear_tf is False
+    assert rebuilt.sublinear_tf is False and rebuilt.char_embed is None
     assert torch.equal(rebuilt.output.weight, module.output.weight)

@@ -188,7 +188,10 @@ class BoWPerceptron(torch.nn.Module):
         self.dropout = torch.nn.Dropout(dropout)
         self.output = torch.nn.Linear(hidden_width, n_logits) if depth else None
         tfidf = weighting == "tfidf"
-        for prefix, size in (("", n_features), ("char_", n_char_features)):
+        # Only models with character n-grams have their tables, so that the state_dict of a
+        # model without them is the same as before character n-grams existed.
+        tables = [("", n_features)] + ([("char_", n_char_features)] if n_char_features else [])
+        for prefix, size in tables:
             self.register_buffer(f"{prefix}vocab_keys", torch.zeros(0 if hashed else size, dtype=torch.int64))
             self.register_buffer(f"{prefix}idf", torch.ones(size if tfidf else 0))
         self._lookup: Optional[KeyTable] = None
@@ -234,13 +237,9 @@ class BoWPerceptron(torch.nn.Module):
     ) -> None:
         """Store the fitted vocabularies (sorted int64 keys) and idf tables."""
         with torch.no_grad():
-            for buffer, values in (
-                (self.vocab_keys, vocab),
-                (self.idf, idf),
-                (self.char_vocab_keys, char_vocab),
-                (self.char_idf, char_idf),
-            ):
+            for name, values in (("vocab_keys", vocab), ("idf", idf), ("char_vocab_keys", char_vocab), ("char_idf", char_idf)):
                 if values is not None:
+                    buffer = getattr(self, name)
                     buffer.copy_(torch.from_numpy(values).to(buffer.dtype))
         self._lookup = self._char_lookup = self._idf = self._words = None
 
