@@ -12,7 +12,7 @@ from conftest import HAM, SPAM
 from spacy_ru_nn.layers.bow import BoWPerceptron
 from spacy_ru_nn.layers.ngrams import KeyTable
 from spacy_ru_nn.layers.torch_glue import torch_module
-from test_textcat import SMALL_MODEL, train_nlp
+from test_textcat import SMALL_MODEL, make_examples, train_nlp
 
 
 def module_of(nlp) -> BoWPerceptron:
@@ -177,8 +177,8 @@ def test_char_ngrams_of_a_word_are_computed_once(monkeypatch):
     real = bag.words.char_ngrams
     bag.words.char_ngrams = lambda keys: asked.append(len(keys)) or real(keys)
     module._words = None
-    first = module.char_rows(bag.words, 1)
-    second = module.char_rows(bag.words, 1)
+    first = module.char_rows(bag.words, 1, is_train=True)
+    second = module.char_rows(bag.words, 1, is_train=True)
     assert asked == [2]  # "call" and "now", once
     assert all(numpy.array_equal(first[k], second[k]) for k in first)
     assert first["token_words"].tolist() == [0, 1, 0]
@@ -202,9 +202,38 @@ def test_char_part_is_normalized_per_doc():
     module = module_of(nlp)
     featurizer = nlp.get_pipe("nn_textcat").model.get_ref("featurizer")
     bag = featurizer.predict([nlp.make_doc("call call now"), nlp.make_doc("now")])
-    rows = module.char_rows(bag.words, 2)
+    rows = module.char_rows(bag.words, 2, is_train=True)
     sq = module._words.sq_norms.values
     call, _, now = module._words.table(bag.words.keys[:3].view("int64"))
     first = 1.0 / math.sqrt(2 * sq[call] + sq[now])
     assert rows["token_weights"].tolist() == pytest.approx([first, first, first, 1.0 / math.sqrt(sq[now])])
     assert rows["token_offsets"].tolist() == [0, 3]
+
+
+def test_cached_word_vectors_follow_every_weight_change():
+    """Inference caches each word's character n-gram vector; an update, use_params and loading
+    must each be seen at once, as a model without the cache would see them."""
+    from spacy.lang.en import English
+    from thinc.api import Adam
+
+    nlp = train_nlp(model=CHARS, steps=3)
+    texts = SPAM + HAM
+
+    def fresh_copy_cats():
+        other = English()
+        other.add_pipe("nn_textcat", config={"model": CHARS})
+        other.from_bytes(nlp.to_bytes())
+        return [doc.cats for doc in other.pipe(texts)]
+
+    before = [doc.cats for doc in nlp.pipe(texts)]  # fills the cache
+    optimizer = Adam(0.05, use_averages=True)
+    nlp.update(make_examples(nlp), sgd=optimizer)
+    after = [doc.cats for doc in nlp.pipe(texts)]
+    assert after != before
+    assert after == fresh_copy_cats()
+    nlp.update(make_examples(nlp), sgd=optimizer)
+    trained = [doc.cats for doc in nlp.pipe(texts)]
+    with nlp.use_params(optimizer.averages):
+        averaged = [doc.cats for doc in nlp.pipe(texts)]
+    assert averaged != trained
+    assert [doc.cats for doc in nlp.pipe(texts)] == trained

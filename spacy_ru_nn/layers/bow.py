@@ -91,9 +91,11 @@ class WordCharNgrams:
         self.n_ids = n_ids
         self.idf = idf
         self.binary = binary
+        self.generation = 0
         self.clear()
 
     def clear(self) -> None:
+        self.generation += 1
         self.table = KeyTable()
         self.starts = _Growing("int64")
         self.lengths = _Growing("int64")
@@ -198,6 +200,11 @@ class BoWPerceptron(torch.nn.Module):
         self._char_lookup: Optional[KeyTable] = None
         self._idf: Optional[numpy.ndarray] = None
         self._words: Optional[WordCharNgrams] = None
+        self._vectors: Optional[torch.Tensor] = None
+        self._vectors_words: Optional[WordCharNgrams] = None
+        self._vectors_generation = 0
+        if self.char_embed is not None:
+            self.char_embed.weight.register_hook(self._drop_word_vectors)
         self.reset_parameters(init)
 
     def reset_parameters(self, init: str) -> None:
@@ -241,12 +248,12 @@ class BoWPerceptron(torch.nn.Module):
                 if values is not None:
                     buffer = getattr(self, name)
                     buffer.copy_(torch.from_numpy(values).to(buffer.dtype))
-        self._lookup = self._char_lookup = self._idf = self._words = None
+        self._lookup = self._char_lookup = self._idf = self._words = self._vectors = None
 
     def _load_from_state_dict(self, *args, **kwargs):  # type: ignore[override]
         super()._load_from_state_dict(*args, **kwargs)
         # The vocabularies and idf may have changed: rebuild the numpy views on next use.
-        self._lookup = self._char_lookup = self._idf = self._words = None
+        self._lookup = self._char_lookup = self._idf = self._words = self._vectors = None
 
     def feature_ids(self, keys: numpy.ndarray) -> numpy.ndarray:
         """Feature id of each int64 key; -1 marks n-grams outside the vocabulary.
@@ -281,9 +288,10 @@ class BoWPerceptron(torch.nn.Module):
             weights /= doc_norms(doc_ids, weights * weights, n_docs)[doc_ids]
         return ids, offsets_of(doc_ids, n_docs), weights.astype("float32")
 
-    def char_rows(self, words: TokenWords, n_docs: int) -> Dict[str, numpy.ndarray]:
-        """The character n-gram part as EmbeddingBag inputs: one bag of n-grams per distinct
-        word of the batch, and one bag of those words (one entry per token) per doc."""
+    def char_rows(self, words: TokenWords, n_docs: int, is_train: bool) -> Dict[str, numpy.ndarray]:
+        """The character n-gram part as EmbeddingBag inputs: one bag of words (an entry per
+        token) per doc and, in training, one bag of n-grams per distinct word of the batch.
+        At inference the words' vectors come from `word_vectors` instead."""
         if self._words is None:
             self._words = WordCharNgrams(
                 self._char_ids,
@@ -292,6 +300,13 @@ class BoWPerceptron(torch.nn.Module):
                 binary=self.weighting == "binary",
             )
         rows = self._words.rows(words)
+        token_weights = numpy.ones(len(rows))
+        if self.weighting == "tfidf":
+            sq_norms = self._words.sq_norms.values[rows]
+            token_weights /= doc_norms(words.doc_ids, sq_norms, n_docs)[words.doc_ids]
+        tokens = {"token_offsets": offsets_of(words.doc_ids, n_docs), "token_weights": token_weights.astype("float32")}
+        if not is_train:
+            return {"token_words": rows, **tokens}
         # The batch's distinct words in row order, and each token's position among them.
         present = numpy.zeros(len(self._words.table), dtype=bool)
         present[rows] = True
@@ -299,18 +314,35 @@ class BoWPerceptron(torch.nn.Module):
         position = numpy.zeros(len(present), dtype="int64")
         position[distinct] = numpy.arange(len(distinct))
         char_ids, char_offsets, char_weights = self._words.bags(distinct)
-        token_weights = numpy.ones(len(rows))
-        if self.weighting == "tfidf":
-            sq_norms = self._words.sq_norms.values[rows]
-            token_weights /= doc_norms(words.doc_ids, sq_norms, n_docs)[words.doc_ids]
         return {
             "char_ids": char_ids,
             "char_offsets": char_offsets,
             "char_weights": char_weights,
             "token_words": position[rows],
-            "token_offsets": offsets_of(words.doc_ids, n_docs),
-            "token_weights": token_weights.astype("float32"),
+            **tokens,
         }
+
+    def word_vectors(self) -> torch.Tensor:
+        """Each known word's character n-gram vector (its part of the first layer), for
+        inference: computed once per word and kept until the weights change. A gradient for
+        the n-gram table (training) or loading weights (use_params, from_bytes) drops them."""
+        words = cast(WordCharNgrams, self._words)
+        table = cast(torch.nn.EmbeddingBag, self.char_embed)
+        if self._vectors is None or self._vectors_words is not words or words.generation != self._vectors_generation:
+            self._vectors = table.weight.new_zeros((0, table.embedding_dim))
+            self._vectors_words, self._vectors_generation = words, words.generation
+        done, n_words = self._vectors.shape[0], len(words.table)
+        if done < n_words:
+            device = table.weight.device
+            ids, offsets, weights = (torch.from_numpy(a).to(device) for a in words.bags(numpy.arange(done, n_words)))
+            with torch.no_grad():
+                new = table(ids, offsets, per_sample_weights=weights)
+            self._vectors = torch.cat([self._vectors, new])
+        return self._vectors
+
+    def _drop_word_vectors(self, grad: torch.Tensor) -> torch.Tensor:
+        self._vectors = None
+        return grad
 
     def _char_ids(self, keys: numpy.ndarray) -> numpy.ndarray:
         if self.hashed:
@@ -330,7 +362,10 @@ class BoWPerceptron(torch.nn.Module):
         character n-grams, those of `char_rows`."""
         hidden = self.embed(ids, offsets, per_sample_weights=weights) + self.embed_bias
         if self.char_embed is not None and len(chars["token_words"]):
-            words = self.char_embed(chars["char_ids"], chars["char_offsets"], per_sample_weights=chars["char_weights"])
+            if "char_ids" in chars:
+                words = self.char_embed(chars["char_ids"], chars["char_offsets"], per_sample_weights=chars["char_weights"])
+            else:
+                words = self.word_vectors()
             hidden = hidden + torch.nn.functional.embedding_bag(
                 chars["token_words"],
                 words,
@@ -486,7 +521,7 @@ def convert_bag_inputs(
     if module.n_char_features:
         if bag.words is None:
             raise ValueError("This BoWPerceptron was trained with character n-grams: set char_ngram_range.")
-        chars = module.char_rows(bag.words, bag.n_docs)
+        chars = module.char_rows(bag.words, bag.n_docs, is_train)
         kwargs = {name: xp2torch(array, device=shim.device) for name, array in chars.items()}
     # Integer features have no gradient to pass back.
     return ArgsKwargs(args=args, kwargs=kwargs), lambda d_inputs: []
