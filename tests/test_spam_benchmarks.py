@@ -115,3 +115,18 @@ def test_benchmark_spam_models_lists_the_lecture_rows():
     ]  # fmt: skip
     assert sum("shipped" in v.name for v in variants) == 1
     assert variants[-2].overrides["training.optimizer"]["@optimizers"] == "SGD.v1"
+
+
+def test_cv_spam_with_overrides_and_the_dev_threshold(corpus, tmp_path):
+    output = tmp_path / "cv.json"
+    args = [
+        "cv-spam", str(CONFIGS / "spam.cfg"), str(corpus / "folds"), "--training-dir", str(tmp_path / "cv"),
+        "--dev-threshold", "--output", str(output), "--components.textcat.model.depth", "0",
+    ]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    numbers = json.loads(output.read_text("utf8"))
+    assert numbers["overrides"] == {"components.textcat.model.depth": 0}
+    assert len(numbers["folds"]) == len(numbers["dev_threshold"]["folds"]) == 2
+    assert 0.0 <= numbers["dev_threshold"]["summary"]["f1"]["mean"] <= 1.0
+    assert 'depth = 0' in (tmp_path / "cv" / "fold0" / "model-best" / "config.cfg").read_text("utf8")

@@ -90,3 +90,13 @@ def test_plots_are_written(tmp_path):
     paths = plot_curves(Y_TRUE, SCORES, tmp_path, prefix="t")
     assert sorted(p.name for p in paths) == ["t_confusion.png", "t_pr.png", "t_roc.png"]
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_best_f1_threshold_sits_between_seen_scores():
+    from spacy_ru_nn.spam_metrics import best_f1_threshold
+
+    y = [0, 0, 1, 1, 0, 1]
+    scores = [0.1, 0.2, 0.3, 0.8, 0.35, 0.9]
+    # Calling 0.3 and up spam gives F1 6/7, the best; halfway to the next lower score is 0.25.
+    assert best_f1_threshold(y, scores) == pytest.approx(0.25)
+    assert best_f1_threshold([0, 1], [0.2, 0.9]) == pytest.approx(0.55)
