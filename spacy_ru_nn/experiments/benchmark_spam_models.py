@@ -38,33 +38,41 @@ class Variant:
     overrides: Dict[str, Any]
 
 
-def lecture_variants(config: Dict[str, Any], sgd_learn_rate: float) -> List[Variant]:
-    """The rows, in the lecture's order. The shipped shape's row is the shipped config itself."""
+def lecture_variants(config: Dict[str, Any], sgd_learn_rate: float, adam_learn_rate: float) -> List[Variant]:
+    """The rows, in the lecture's order. The shipped shape's row is the shipped config itself;
+    the optimizer row trains it with the other of SGD and Adam."""
     model = config["components"]["textcat"]["model"]
     shipped = (model["depth"], model["activation"])
     optimizer = config["training"]["optimizer"]
+    shipped_sgd = optimizer["@optimizers"].startswith("SGD")
+    init = "zero" if model.get("init") == "zeros" else "random"
     variants = [Variant("logistic regression (no hidden layer)", "logreg", {f"{MODEL}.depth": 0})]
     for depth in (1, 2, 3):
         for activation in ("relu", "tanh"):
-            layers = "1 hidden layer" if depth == 1 else f"{depth} hidden layers"
-            name = f"{layers}, {ACTIVATION_NAMES[activation]}"
+            name = f"{_layers(depth)}, {ACTIVATION_NAMES[activation]}"
             if (depth, activation) == shipped:
-                name += " (shipped: Adam, random init)"
+                name += f" (shipped: {'SGD' if shipped_sgd else 'Adam'}, {init} init)"
             overrides = {f"{MODEL}.depth": depth, f"{MODEL}.activation": activation}
             variants.append(Variant(name, f"depth{depth}_{activation}", overrides))
-    layers = "1 hidden layer" if shipped[0] == 1 else f"{shipped[0]} hidden layers"
-    shape = f"{layers}, {ACTIVATION_NAMES[shipped[1]]}"
-    sgd = {
-        "@optimizers": "SGD.v1",
-        "learn_rate": sgd_learn_rate,
-        "L2": 0.0,
-        "L2_is_weight_decay": True,
+    shape = f"{_layers(shipped[0])}, {ACTIVATION_NAMES[shipped[1]]}"
+    common = {
         "grad_clip": optimizer.get("grad_clip", 1.0),
         "use_averages": optimizer.get("use_averages", False),
+        "L2_is_weight_decay": True,
     }
-    variants.append(Variant(f"{shape}, SGD (learn rate {sgd_learn_rate:g})", "sgd", {"training.optimizer": sgd}))
-    variants.append(Variant(f"{shape}, zero init", "zero_init", {f"{MODEL}.init": "zeros"}))
+    if shipped_sgd:
+        other = {"@optimizers": "Adam.v1", "learn_rate": adam_learn_rate, "L2": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, **common}
+        variants.append(Variant(f"{shape}, Adam (learn rate {adam_learn_rate:g})", "adam", {"training.optimizer": other}))
+    else:
+        other = {"@optimizers": "SGD.v1", "learn_rate": sgd_learn_rate, "L2": 0.0, **common}
+        variants.append(Variant(f"{shape}, SGD (learn rate {sgd_learn_rate:g})", "sgd", {"training.optimizer": other}))
+    other_init = "random" if init == "zero" else "zero"
+    variants.append(Variant(f"{shape}, {other_init} init", f"{other_init}_init", {f"{MODEL}.init": "default" if init == "zero" else "zeros"}))
     return variants
+
+
+def _layers(depth: int) -> str:
+    return "1 hidden layer" if depth == 1 else f"{depth} hidden layers"
 
 
 def _train_and_test(config_path: Path, split_dir: Path, output_dir: Path, overrides: Dict[str, Any]) -> Dict[str, Any]:
@@ -84,14 +92,15 @@ def benchmark_spam_models(
     json_output: Optional[Path] = typer.Option(None, "--json", help="All numbers as JSON"),
     n_folds: Optional[int] = typer.Option(None, "--n-folds", help="Use only the first N folds; all by default"),
     only: List[str] = typer.Option([], "--only", help="Train only the rows with this folder name, e.g. logreg (repeatable)"),
-    sgd_learn_rate: float = typer.Option(1.0, help="Learning rate of the SGD row (Adam keeps the config's)"),
+    sgd_learn_rate: float = typer.Option(0.5, help="Learning rate of the SGD row, when the config trains with Adam"),
+    adam_learn_rate: float = typer.Option(0.003, help="Learning rate of the Adam row, when the config trains with SGD"),
     jobs: int = typer.Option(1, help="Trainings run at once, one CPU thread each"),
 ) -> None:
     """One table, one run: every model of the lecture on the same split (test F1/AUC, the epoch
     early stopping kept, training seconds) and the same folds (F1 and AUC mean ± sd)."""
     torch.set_num_threads(1)
     config = spacy.util.load_config(config_path, interpolate=False)
-    variants = lecture_variants(config, sgd_learn_rate)
+    variants = lecture_variants(config, sgd_learn_rate, adam_learn_rate)
     if only:
         unknown = set(only) - {v.slug for v in variants}
         if unknown:
