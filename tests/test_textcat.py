@@ -308,3 +308,22 @@ def test_factory_found_without_importing_the_plugin():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "['nn_textcat']" in out.stdout
+
+
+def test_class_weights_scale_each_examples_loss_and_gradient():
+    nlp = English()
+    textcat = nlp.add_pipe("nn_textcat", config={"model": SMALL_MODEL, "class_weights": {"spam": 3.0}})
+    examples = make_examples(nlp)
+    nlp.initialize(lambda: examples)
+    scores = textcat.model.predict([eg.predicted for eg in examples])
+    unweighted = BoWTextCategorizer(nlp.vocab, textcat.model, "plain")
+    unweighted.cfg["labels"] = textcat.cfg["labels"]
+    loss, d_scores = textcat.get_loss(examples, scores)
+    plain_loss, plain_d = unweighted.get_loss(examples, scores)
+    is_spam = [eg.reference.cats["spam"] == 1.0 for eg in examples]
+    for row, spam in enumerate(is_spam):
+        factor = 3.0 if spam else 1.0
+        assert d_scores[row] == pytest.approx(factor * plain_d[row])
+    assert loss > plain_loss
+    with pytest.raises(ValueError, match="class_weights"):
+        English().add_pipe("nn_textcat", config={"class_weights": {"spam": 0.0}})

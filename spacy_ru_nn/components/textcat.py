@@ -14,6 +14,7 @@ from spacy.pipeline.textcat import TextCategorizer
 from spacy.tokens import Doc, Token
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
+from spacy.util import SimpleFrozenDict
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
@@ -49,6 +50,7 @@ DEFAULT_BOW_PERCEPTRON_MODEL = Config().from_str(default_model_config)["model"]
     default_config={
         "model": DEFAULT_BOW_PERCEPTRON_MODEL,
         "threshold": 0.5,
+        "class_weights": {},
         "scorer": {"@scorers": "spacy-ru-nn.textcat_scorer.v1"},
     },
     default_score_weights={
@@ -65,7 +67,12 @@ DEFAULT_BOW_PERCEPTRON_MODEL = Config().from_str(default_model_config)["model"]
     },
 )
 def make_nn_textcat(
-    nlp: Language, name: str, model: Model, threshold: float, scorer: Optional[Callable]
+    nlp: Language,
+    name: str,
+    model: Model,
+    threshold: float,
+    scorer: Optional[Callable],
+    class_weights: Dict[str, float] = SimpleFrozenDict(),
 ) -> "BoWTextCategorizer":
     """Create a bag-of-words perceptron text categorizer.
 
@@ -73,8 +80,12 @@ def make_nn_textcat(
     threshold (float): With two labels and a `positive_label`, the probability at which
         a doc counts as positive when scoring. Argmax decides otherwise.
     scorer (Optional[Callable]): Scoring method, `spacy-ru-nn.textcat_scorer.v1` by default.
+    class_weights (Dict[str, float]): Weight of a training example's loss by its gold label,
+        e.g. {"spam": 2.0}; labels not named weigh 1.
     """
-    return BoWTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
+    return BoWTextCategorizer(
+        nlp.vocab, model, name, threshold=threshold, scorer=scorer, class_weights=class_weights
+    )
 
 
 class BoWTextCategorizer(CheckedLoading, TextCategorizer):
@@ -95,6 +106,7 @@ class BoWTextCategorizer(CheckedLoading, TextCategorizer):
         *,
         threshold: float = 0.5,
         scorer: Optional[Callable] = None,
+        class_weights: Dict[str, float] = SimpleFrozenDict(),
     ) -> None:
         """Initialize the component.
 
@@ -103,10 +115,14 @@ class BoWTextCategorizer(CheckedLoading, TextCategorizer):
         name (str): Component instance name, the key in the losses dict.
         threshold (float): Decision threshold on the positive label's probability.
         scorer (Optional[Callable]): Scoring method.
+        class_weights (Dict[str, float]): Loss weight of the examples of each label (default 1).
         """
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be within [0, 1], got {threshold}")
+        if any(not weight > 0 for weight in class_weights.values()):
+            raise ValueError(f"class_weights must be positive, got {dict(class_weights)}")
         super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
+        self.class_weights = dict(class_weights)
         # The version that wrote the component is saved with it: loading refuses newer ones.
         self.cfg[VERSION_KEY] = __version__
 
@@ -175,9 +191,10 @@ class BoWTextCategorizer(CheckedLoading, TextCategorizer):
         return losses
 
     def get_loss(self, examples: Iterable[Example], scores: Floats2d) -> Tuple[float, Floats2d]:
-        """Mean cross-entropy of the batch and its gradient.
+        """Mean cross-entropy of the batch and its gradient, each example weighted by the
+        class weight of its gold label.
 
-        The gradient `(scores - truths) / n` is with respect to the logits: the model's
+        The gradient `w * (scores - truths) / n` is with respect to the logits: the model's
         backward pass takes it as such, which is exact for softmax and sigmoid heads.
 
         examples (Iterable[Example]): The batch of examples.
@@ -199,8 +216,10 @@ class BoWTextCategorizer(CheckedLoading, TextCategorizer):
             )
         xp = self.model.ops.xp
         n = len(examples)
-        loss = -float((truths * xp.log(xp.clip(scores, 1e-7, 1.0))).sum()) / n
-        return loss, (scores - truths) / n
+        label_weights = xp.asarray([self.class_weights.get(label, 1.0) for label in self.labels], dtype="f")
+        weights = (truths * label_weights).sum(axis=1, keepdims=True)
+        loss = -float((weights * truths * xp.log(xp.clip(scores, 1e-7, 1.0))).sum()) / n
+        return loss, weights * (scores - truths) / n
 
     def use_params(self, params: Dict) -> Iterator[None]:
         """Swap in the optimizer's averages, those of the torch weights included.
