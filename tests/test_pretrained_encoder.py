@@ -203,3 +203,34 @@ def test_v1_architecture_still_builds():
     nlp = spacy.blank("ru")
     ner = nlp.add_pipe("bilstm_ner", config={"model": SMALL_NER_MODEL})
     assert ner.model.attrs["pretrained"] == []
+
+
+def test_encoders_read_whole_documents_and_the_bilstm_sentences(trained_pretrained):
+    ner = trained_pretrained.get_pipe("bilstm_ner")
+    doc = trained_pretrained.make_doc("Пушкин родился в Москве. Лермонтов родился там же.")
+    for token in doc:
+        token.is_sent_start = token.i in (0, 5)
+    features, _ = ner.model.get_ref("featurizer")([doc], False)
+    assert features.seq_lengths.tolist() == [5, len(doc) - 5]
+    assert features.context_lengths.tolist() == [len(doc)]
+
+
+def test_a_sentence_reads_its_neighbours_through_the_encoder_only():
+    """The first sentence's last token changes with the next sentence's first token when the
+    pretrained encoder reads across the boundary, and not without it."""
+
+    def last_token_state(nlp, second_sentence):
+        doc = nlp.make_doc(f"Пушкин родился в Москве . {second_sentence} родился там же .")
+        for token in doc:
+            token.is_sent_start = token.i in (0, 5)
+        model = nlp.get_pipe("bilstm_ner").model
+        features = model.get_ref("featurizer").predict([doc])
+        return model.get_ref("encoder").predict(features)[4]
+
+    for pretrained, reads_across in ((["slovnet_ner"], True), ([], False)):
+        nlp = spacy.blank("ru")
+        nlp.add_pipe("bilstm_ner", config={"model": pretrained_model(pretrained=pretrained)})
+        examples = make_ner_examples(nlp)
+        nlp.initialize(lambda: examples)
+        a, b = last_token_state(nlp, "Лермонтов"), last_token_state(nlp, "Газпром")
+        assert (not numpy.allclose(a, b)) == reads_across
