@@ -49,6 +49,7 @@ setup(
         ],
         "spacy_callbacks": [
             "spacy-ru-nn.torch_threads.v1 = spacy_ru_nn.callbacks:make_torch_threads",
+            "spacy-ru-nn.training_torch_threads.v1 = spacy_ru_nn.callbacks:make_training_torch_threads",
             "spacy-ru-nn.russian_like_num.v1 = spacy_ru_nn.callbacks:make_russian_like_num",
         ],
         "spacy_architectures": [
