@@ -30,6 +30,8 @@ setup(
         "navec>=0.10",
         "pymorphy3[fast]>=2.0",
         "pymorphy3-dicts-ru",
+        # natasha's tokenizer, which navec and slovnet's encoders were trained on.
+        "razdel>=0.5",
     ],
     extras_require={
         "test": ["pytest>=7"],
@@ -42,6 +44,7 @@ setup(
     entry_points={
         "spacy_factories": [
             "bilstm_ner = spacy_ru_nn.components.ner:make_bilstm_ner",
+            "razdel_sentencizer = spacy_ru_nn.components.sentencizer:make_razdel_sentencizer",
             "nn_textcat = spacy_ru_nn.components.textcat:make_nn_textcat",
         ],
         "spacy_callbacks": [
@@ -51,8 +54,12 @@ setup(
         ],
         "spacy_architectures": [
             "spacy-ru-nn.BiLSTMTagger.v1 = spacy_ru_nn.architectures:build_bilstm_tagger_v1",
+            "spacy-ru-nn.BiLSTMTagger.v2 = spacy_ru_nn.architectures:build_bilstm_tagger_v2",
             "spacy-ru-nn.BoWPerceptron.v1 = spacy_ru_nn.architectures:build_bow_perceptron_v1",
             "spacy-ru-nn.BiLSTMClassifier.v1 = spacy_ru_nn.architectures:build_bilstm_classifier_v1",
+        ],
+        "spacy_tokenizers": [
+            "spacy-ru-nn.RazdelTokenizer.v1 = spacy_ru_nn.tokenizer:create_razdel_tokenizer",
         ],
         "spacy_scorers": [
             "spacy-ru-nn.textcat_scorer.v1 = spacy_ru_nn.scorers:make_textcat_scorer",

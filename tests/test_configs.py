@@ -10,6 +10,7 @@ TINY_NER = {
     "components.bilstm_ner.model.width": 16,
     "components.bilstm_ner.model.vectors": None,
     "components.bilstm_ner.model.lexicon": False,
+    "components.bilstm_ner.model.pretrained": [],
 }
 
 

@@ -50,7 +50,7 @@ def ents(doc):
 def trained_ner():
     fix_random_seed(0)
     nlp = spacy.blank("ru")
-    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("razdel_sentencizer")
     nlp.add_pipe("bilstm_ner", config={"model": TINY_NER_MODEL})
     examples = make_ner_examples(nlp)
     optimizer = nlp.initialize(lambda: examples)

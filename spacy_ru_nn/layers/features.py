@@ -19,6 +19,8 @@ from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats2d, Ints1d, Ints2d, Ints3d
 
+from .slovnet import shape_id
+
 # pymorphy3 grammemes (OpenCorpora tagset) that carry signal for names, places and
 # organisations: part of speech, case, number, gender and the name-like lexical marks.
 GRAMMEMES: Tuple[str, ...] = (
@@ -54,7 +56,9 @@ class TokenFeatures:
     char_ids: Optional[Ints2d]  # (n_words, max_chars), 0 pads
     morph: Optional[Floats2d]  # (n_words, n_lexical) grammeme weights, then gazetteer flags
     vector_keys: Ints1d  # (n_words,) int64 view of each word's LOWER hash, for the vector table
+    shape_ids: Optional[Ints1d]  # (n_words,) slovnet token shape ids, for its pretrained encoders
     seq_lengths: Ints1d  # lengths of the sequences the BiLSTM reads (docs cut into windows)
+    context_lengths: Optional[Ints1d]  # sequences the pretrained encoders read: whole docs, cut into windows
     doc_lengths: List[int]
 
     @property
@@ -99,6 +103,11 @@ def char_ids(word: str, n_chars: int, max_chars: int) -> numpy.ndarray:
     out = numpy.zeros(max_chars, dtype=numpy.int64)
     out[: len(codes)] = codes % (n_chars - 1) + 1
     return out
+
+
+def shape_id_array(word: str) -> numpy.ndarray:
+    """slovnet's shape id of a word, as WordCache stores it."""
+    return numpy.asarray(shape_id(word), dtype=numpy.int64)
 
 
 def grammeme_vector(parses) -> numpy.ndarray:
@@ -218,19 +227,19 @@ def _grammeme_index() -> Dict[str, int]:
     return {g: i for i, g in enumerate(GRAMMEMES)}
 
 
-def sequence_lengths(docs: Sequence[Doc], window: int) -> numpy.ndarray:
+def sequence_lengths(docs: Sequence[Doc], window: int, by_sentence: bool = True) -> numpy.ndarray:
     """Cut each doc into the sequences the BiLSTM reads.
 
-    Sentences when the doc has them (a `sentencizer` before the tagger, or gold boundaries),
-    which keeps the recurrence short and batches wide; then no piece is longer than `window`
-    tokens, which bounds memory on huge documents.
+    Sentences when the doc has them (a sentence splitter before the tagger, or gold
+    boundaries) and `by_sentence`, which keeps the recurrence short and batches wide; then no
+    piece is longer than `window` tokens, which bounds memory on huge documents.
     """
     lengths: List[int] = []
     for doc in docs:
         n = len(doc)
         if not n:
             continue
-        if doc.has_annotation("SENT_START"):
+        if by_sentence and doc.has_annotation("SENT_START"):
             starts = numpy.flatnonzero(doc.to_array(SENT_START).astype(numpy.int64) == 1)
             bounds = numpy.concatenate([[0], starts[starts > 0], [n]])
             pieces = numpy.diff(bounds).tolist()
@@ -254,6 +263,7 @@ def TokenFeaturizer(
     use_morphology: bool,
     gazetteers: Sequence[str] = (),
     use_lexicon: bool = False,
+    use_shapes: bool = False,
     window: int,
 ) -> Model[List[Doc], TokenFeatures]:
     """Featurize docs for the encoder. Gazetteer entries are read by `load_gazetteers` at
@@ -277,6 +287,8 @@ def TokenFeaturizer(
             "gazetteer_entries": None,
             "window": window,
             "char_cache": WordCache(partial(char_ids, n_chars=n_chars, max_chars=max_chars)),
+            "use_shapes": use_shapes,
+            "shape_cache": WordCache(shape_id_array),
             "lexical_cache": None,
             "lexicon_keys": None,
             "lexicon_index": None,
@@ -345,6 +357,12 @@ def featurize_forward(
             char_features = model.attrs["char_cache"].lookup(orths, strings)
         else:
             char_features = numpy.zeros((0, model.attrs["max_chars"]), dtype=numpy.int64)
+    shape_ids = None
+    if model.attrs["use_shapes"]:
+        if len(words):
+            shape_ids = model.attrs["shape_cache"].lookup(orths, strings)
+        else:
+            shape_ids = numpy.zeros((0,), dtype=numpy.int64)
     n_lexical = n_lexical_features(model.attrs["use_morphology"], model.attrs["gazetteer_sources"])
     if n_lexical:
         if len(words):
@@ -357,7 +375,9 @@ def featurize_forward(
         char_ids=char_features,
         morph=morph,
         vector_keys=lowers.view(numpy.int64),
+        shape_ids=shape_ids,
         seq_lengths=sequence_lengths(docs, model.attrs["window"]),
+        context_lengths=sequence_lengths(docs, model.attrs["window"], by_sentence=False) if model.attrs["use_shapes"] else None,
         doc_lengths=doc_lengths,
     )
     return features, lambda d_features: []

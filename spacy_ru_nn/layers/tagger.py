@@ -1,6 +1,6 @@
 """thinc glue for the BiLSTM tagger: featurizer -> torch encoder -> softmax head, per doc."""
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from spacy.tokens import Doc
@@ -10,6 +10,7 @@ from thinc.types import Floats2d
 
 from .crf import CRFTransitions
 from .features import TokenFeatures, build_lexicon, load_gazetteers
+from .slovnet import navec_unknown_vector, read_slovnet_pack
 from .torch_modules import BiLSTMTokenEncoder
 from .vectors import load_navec_table, load_navec_words
 
@@ -35,7 +36,9 @@ def convert_encoder_inputs(
         as_tensor(features.char_ids),
         as_tensor(features.morph),
         as_tensor(features.vector_keys),
+        as_tensor(features.shape_ids),
         torch.as_tensor(features.seq_lengths, dtype=torch.int64),
+        None if features.context_lengths is None else torch.as_tensor(features.context_lengths, dtype=torch.int64),
     )
     # Every input is an id or a fixed feature: nothing to send back.
     return ArgsKwargs(args=args, kwargs={}), lambda d_inputs: []
@@ -60,6 +63,7 @@ def BiLSTMTagger(
     width: int,
     vectors: Optional[Union[str, Path]],
     crf: bool,
+    pretrained: Sequence[str] = (),
 ) -> Model[List[Doc], List[Floats2d]]:
     """Per-token tag scores for each doc. The head is sized lazily from the labels.
 
@@ -84,7 +88,7 @@ def BiLSTMTagger(
         layers=layers,
         refs=refs,
         dims={"nO": None},
-        attrs={"vectors": None if vectors is None else str(vectors)},
+        attrs={"vectors": None if vectors is None else str(vectors), "pretrained": list(pretrained)},
     )
 
 
@@ -131,6 +135,11 @@ def tagger_init(
         module.vectors.set_table(
             torch.from_numpy(keys), torch.from_numpy(codes), torch.from_numpy(codebook)
         )
+    if model.attrs["pretrained"]:
+        # slovnet's encoders read the same navec table, so they share it instead of a copy.
+        unknown_vector = navec_unknown_vector(model.attrs["vectors"])
+        for name, encoder in zip(model.attrs["pretrained"], module.context_encoders):
+            encoder.load_pack(read_slovnet_pack(name), unknown_vector)
 
 
 def tagger_forward(
