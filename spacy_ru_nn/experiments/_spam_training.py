@@ -10,7 +10,8 @@ import spacy
 from spacy.language import Language
 from wasabi import msg
 
-from ..spam_metrics import binary_metrics, mean_and_sd, read_gold, spacy_spam_scores, spam_threshold, throughput
+from ..tables import mean_sd
+from ..spam_metrics import binary_metrics, read_gold, spacy_spam_scores, spam_threshold, throughput
 
 
 def fold_dirs(folds_dir: Path) -> List[Path]:
@@ -98,9 +99,7 @@ def benchmark_rows(systems: Dict[str, Dict[str, Any]], n_folds: int) -> Tuple[Tu
         test = result["test"]
         row: Tuple[str, ...] = (name, f"{test['f1']:.3f}", f"{test['roc_auc']:.4f}", f"{test['mcc']:.3f}")
         if n_folds:
-            f1_mean, f1_sd = mean_and_sd([m["f1"] for m in result["folds"]])
-            auc_mean, auc_sd = mean_and_sd([m["roc_auc"] for m in result["folds"]])
-            row += (f"{f1_mean:.3f} ± {f1_sd:.3f}", f"{auc_mean:.4f} ± {auc_sd:.4f}")
+            row += (mean_sd([m["f1"] for m in result["folds"]]), mean_sd([m["roc_auc"] for m in result["folds"]], ".4f"))
         row += (f"{test['train_seconds']:.2f}", f"{test['messages_per_second']:,.0f}")
         rows.append(row)
     return header, rows
