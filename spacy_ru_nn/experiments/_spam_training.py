@@ -2,6 +2,7 @@
 system of a benchmark and every fold of a cross-validation."""
 import contextlib
 import io
+import json
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -10,7 +11,7 @@ import spacy
 from spacy.language import Language
 from wasabi import msg
 
-from ..tables import mean_sd
+from ..tables import markdown_table, mean_sd
 from ..spam_metrics import binary_metrics, read_gold, spacy_spam_scores, spam_threshold, throughput
 
 
@@ -85,6 +86,22 @@ def train_and_score_spacy(
     test["messages_per_second"] = throughput(lambda batch: spacy_spam_scores(nlp, batch), texts)
     folds_metrics = [train_and_test_spacy(config_path, fold, output_dir / fold.name, overrides)[2] for fold in folds]
     return {"test": test, "folds": folds_metrics}
+
+
+def write_benchmark(
+    systems: Dict[str, Dict[str, Any]], n_folds: int, note: str, output: Path, json_output: Optional[Path]
+) -> None:
+    """Print the spam benchmarks' table and write it as Markdown, with a note on how it was
+    measured, and every number as JSON."""
+    header, rows = benchmark_rows(systems, n_folds)
+    msg.table(rows, header=header, divider=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(markdown_table(header, rows) + "\n" + note + "\n", encoding="utf8")
+    msg.good(f"Saved {output}")
+    if json_output is not None:
+        json_output.parent.mkdir(parents=True, exist_ok=True)
+        json_output.write_text(json.dumps(systems, indent=2), encoding="utf8")
+        msg.good(f"Saved {json_output}")
 
 
 def benchmark_rows(systems: Dict[str, Dict[str, Any]], n_folds: int) -> Tuple[Tuple[str, ...], List[Tuple[str, ...]]]:
