@@ -37,8 +37,9 @@ setup(
         "test": ["pytest>=7"],
         "plots": ["matplotlib>=3.7"],
         "benchmark": ["scikit-learn>=1.3", "matplotlib>=3.7"],
-        # Everything `spacy project run all` needs beyond the plugin: plots, the sklearn
-        # baselines, and `build` for `spacy package --build wheel`.
+        # Everything `spacy project run all` needs beyond the plugin: scikit-learn for the
+        # spam metrics (evaluate-spam, the benchmarks) and baselines, matplotlib for the
+        # plots, and `build` for `spacy package --build wheel`. The pipelines need none of it.
         "project": ["scikit-learn>=1.3", "matplotlib>=3.7", "build>=1.0"],
     },
     entry_points={

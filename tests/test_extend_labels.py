@@ -16,28 +16,13 @@ from spacy.training import Example
 from spacy.util import load_config
 from thinc.api import fix_random_seed
 
-from conftest import HAM, RU_SENTENCES, SMALL_NER_MODEL, SPAM, make_ner_examples
+from conftest import HAM, RU_SENTENCES, SMALL_TEXTCAT_MODEL, SPAM, TINY_NER_MODEL, make_ner_examples
 
 CONFIGS = Path(__file__).parent.parent / "configs"
-TINY_NER_MODEL = {**SMALL_NER_MODEL, "vectors": None, "vectors_width": 0, "lexicon": False}
 PRODUCT_SENTENCES = [
     ("Я купил новый iPhone в Москве.", [(3, 4, "PRODUCT"), (5, 6, "LOC")]),
     ("Компания выпустила Lada Vesta.", [(2, 4, "PRODUCT")]),
 ]
-TINY_TEXTCAT_MODEL = {
-    "@architectures": "spacy-ru-nn.BoWPerceptron.v1",
-    "features": "vocab",
-    "n_buckets": 0,
-    "min_df": 1,
-    "ngram_range": [1, 1],
-    "lowercase": True,
-    "token_attrs": [],
-    "weighting": "tfidf",
-    "hidden_width": 16,
-    "depth": 1,
-    "activation": "relu",
-    "nO": None,
-}
 # A third class made of words the spam/ham training set has, since the fitted vocabulary
 # stays what it was.
 FOOD = ["milk dinner", "dinner and milk", "lunch milk dinner"]
@@ -49,8 +34,12 @@ def ents(doc):
 
 def trained_ner():
     fix_random_seed(0)
+<<<<<<< HEAD
     # As the shipped pipeline is built: razdel's tokens and sentences.
     nlp = spacy.blank("ru", config={"nlp": {"tokenizer": {"@tokenizers": "spacy-ru-nn.RazdelTokenizer.v1"}}})
+=======
+    nlp = spacy.blank("ru")
+>>>>>>> restructure
     nlp.add_pipe("razdel_sentencizer")
     nlp.add_pipe("bilstm_ner", config={"model": TINY_NER_MODEL})
     examples = make_ner_examples(nlp)
@@ -72,7 +61,7 @@ def cats_examples(nlp, data):
 def trained_textcat():
     fix_random_seed(0)
     nlp = English()
-    nlp.add_pipe("nn_textcat", name="textcat", config={"model": TINY_TEXTCAT_MODEL})
+    nlp.add_pipe("nn_textcat", name="textcat", config={"model": SMALL_TEXTCAT_MODEL})
     examples = cats_examples(nlp, [(t, "spam") for t in SPAM] + [(t, "ham") for t in HAM])
     optimizer = nlp.initialize(lambda: examples)
     nlp.get_pipe("textcat").cfg["positive_label"] = "spam"

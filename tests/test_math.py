@@ -6,12 +6,11 @@ import spacy
 import torch
 from thinc.api import fix_random_seed
 
-from conftest import RU_SENTENCES, SMALL_NER_MODEL, make_ner_examples
+from conftest import RU_SENTENCES, TINY_NER_MODEL, make_ner_examples
 from spacy_ru_nn.layers.bilstm_classifier import POOLINGS, BiLSTMClassifier
 from spacy_ru_nn.layers.crf import CRF, allowed_transitions
 from spacy_ru_nn.tag_schemes import tag_names
 
-TINY_NER_MODEL = {**SMALL_NER_MODEL, "vectors": None, "vectors_width": 0, "lexicon": False}
 TAGS = tag_names(["LOC", "PER"], "BIO")  # O, B-LOC, I-LOC, B-PER, I-PER
 
 

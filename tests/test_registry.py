@@ -16,8 +16,8 @@ DISTRIBUTION = distribution("spacy-ru-nn")
 ENTRY_POINTS = sorted(
     (ep for ep in DISTRIBUTION.entry_points if ep.group.startswith("spacy_")), key=lambda ep: (ep.group, ep.name)
 )
-# spaCy's registries that read entry points, by entry point group ("spacy_" + registry name).
-REGISTRIES = {f"spacy_{name}": name for name in ("factories", "architectures", "callbacks", "scorers", "augmenters", "readers", "loggers", "tokenizers")}
+# spaCy's registries by entry point group: each reads the group "spacy_" + its name.
+REGISTRIES = {f"spacy_{name}": name for name in registry.get_registry_names()}
 
 
 def test_the_distribution_declares_entry_points():

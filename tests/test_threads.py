@@ -64,7 +64,7 @@ def test_threads_at_load_are_a_config_value_the_user_sets(other_thread_count, tm
     assert torch.get_num_threads() == 1
 
 
-@pytest.mark.parametrize("config_name", sorted(TINY) + ["ner_finetune.cfg"])
+@pytest.mark.parametrize("config_name", sorted(TINY) + ["ner_devset_only.cfg", "ner_finetune.cfg"])
 def test_training_runs_on_the_configured_threads(config_name, other_thread_count):
     hook = load_config(CONFIGS / config_name)["training"]["before_update"]
     assert hook == {"@callbacks": "spacy-ru-nn.training_torch_threads.v1", "n_threads": 1}

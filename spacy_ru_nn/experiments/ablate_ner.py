@@ -7,14 +7,13 @@ import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from statistics import mean, stdev
 from typing import Any, Dict, List, Optional, Tuple
 
 import typer
 from wasabi import msg
 
 from ..cli._app import app
-from ..tables import markdown_table
+from ..tables import markdown_table, mean_sd
 from ._subprocess import evaluate_in_subprocess, one_thread_env, train_command
 
 MODEL = "components.bilstm_ner.model"
@@ -133,16 +132,10 @@ def read_recipe(directory: Path) -> Optional[Dict[str, Any]]:
 
 def _row(name: str, results: List[Dict]) -> Tuple[str, ...]:
     """One table row; over several runs, mean ± sd of every score."""
-
-    def cell(values: List[float], fmt: str = ".3f") -> str:
-        if len(values) == 1:
-            return format(values[0], fmt)
-        return f"{mean(values):{fmt}} ± {stdev(values):{fmt}}"
-
     token = [r["token_io"]["per_type"] for r in results]
     return (
         name,
-        cell([r["entity"]["ents_f"] for r in results]),
-        *(cell([t.get(label, {}).get("f", 0.0) for t in token]) for label in LABELS),
-        cell([r["words_per_second"] for r in results], ",.0f"),
+        mean_sd([r["entity"]["ents_f"] for r in results]),
+        *(mean_sd([t.get(label, {}).get("f", 0.0) for t in token]) for label in LABELS),
+        mean_sd([r["words_per_second"] for r in results], ",.0f"),
     )

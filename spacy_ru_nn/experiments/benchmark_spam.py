@@ -1,6 +1,5 @@
 """`benchmark-spam`: nn_textcat against spaCy's TextCatBOW and two scikit-learn baselines, on the
 same split and folds, in one run."""
-import json
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -14,8 +13,7 @@ from wasabi import msg
 
 from ..cli._app import app
 from ..spam_metrics import binary_metrics, read_gold, throughput
-from ..tables import markdown_table
-from ._spam_training import benchmark_rows, fold_dirs, train_and_score_spacy
+from ._spam_training import fold_dirs, train_and_score_spacy, write_benchmark
 
 
 @app.command("benchmark-spam")
@@ -45,21 +43,13 @@ def benchmark_spam(
         test, pipeline, texts = _run_sklearn(make, corpus_dir, blank)
         test["messages_per_second"] = throughput(lambda batch: _sklearn_scores(pipeline, batch), texts)
         systems[name] = {"test": test, "folds": [_run_sklearn(make, fold, blank)[0] for fold in folds]}
-    header, rows = benchmark_rows(systems, len(folds))
-    msg.table(rows, header=header, divider=True)
     note = (
-        f"\nTest: the duplicate-aware 70/15/15 split; {len(folds)}-fold: the duplicate-aware folds "
+        f"Test: the duplicate-aware 70/15/15 split; {len(folds)}-fold: the duplicate-aware folds "
         "(mean ± sd). spaCy pipelines early-stop on dev; sklearn fits the same train part. "
         "msgs/s: `nlp.pipe` on raw texts (tokenization included) or sklearn vectorize + "
-        "predict, one thread.\n"
+        "predict, one thread."
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(markdown_table(header, rows) + note, encoding="utf8")
-    msg.good(f"Saved {output}")
-    if json_output is not None:
-        json_output.parent.mkdir(parents=True, exist_ok=True)
-        json_output.write_text(json.dumps(systems, indent=2), encoding="utf8")
-        msg.good(f"Saved {json_output}")
+    write_benchmark(systems, len(folds), note, output, json_output)
 
 
 def _sklearn_systems() -> Dict[str, Callable[[], Any]]:

@@ -90,6 +90,9 @@ def resize_classifier_output(model: Model, n_labels: int) -> Model:
         larger.weight[rows] = old.weight
         larger.bias[rows] = old.bias
     module.output = larger
+    if hasattr(module, "n_logits"):
+        # A module whose config() reports n_logits must rebuild at the new size when loaded.
+        module.n_logits = n_labels
     wrapper.set_dim("nO", n_labels, force=True)
     model.set_dim("nO", n_labels, force=True)
     return model

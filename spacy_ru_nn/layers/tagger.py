@@ -16,7 +16,8 @@ from .vectors import load_navec_table, load_navec_words
 
 
 def TorchTokenEncoder(module: BiLSTMTokenEncoder) -> Model[TokenFeatures, Floats2d]:
-    """Wrap the encoder eagerly: its size comes from the config, so loading needs no init (P1)."""
+    """Wrap the encoder eagerly: its size comes from the config, so loading needs no init, and
+    no wrapper appears in `initialize` that a saved pipeline lacks (spaCy #8319)."""
     return PyTorchWrapper_v2(
         module,
         convert_inputs=convert_encoder_inputs,
@@ -188,7 +189,8 @@ def with_torch_averages(model: Model, params: Dict) -> Dict:
 
 
 def set_torch_dropout_rate(model: Model, drop: Optional[float]) -> None:
-    """thinc's set_dropout_rate does not reach torch modules (P4): set their `p` directly."""
+    """thinc's set_dropout_rate sets the `dropout_rate` attr of thinc layers only; a torch
+    `nn.Dropout` keeps the `p` it was built with, so set it directly."""
     if drop is None:
         return
     for node in model.walk():
