@@ -38,6 +38,9 @@ setup(
         # Everything `spacy project run all` needs beyond the plugin: plots, the sklearn
         # baselines, and `build` for `spacy package --build wheel`.
         "project": ["scikit-learn>=1.3", "matplotlib>=3.7", "build>=1.0"],
+        # `annotate`: Parquet input and output, and the Ray engine (`--engine ray`).
+        "parquet": ["pyarrow>=14"],
+        "ray": ["ray[data]>=2.60,<3", "pyarrow>=14"],
     },
     entry_points={
         "spacy_factories": [
