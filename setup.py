@@ -53,6 +53,7 @@ setup(
         ],
         "spacy_architectures": [
             "spacy-ru-nn.BiLSTMTagger.v1 = spacy_ru_nn.architectures:build_bilstm_tagger_v1",
+            "spacy-ru-nn.BiLSTMTagger.v2 = spacy_ru_nn.architectures:build_bilstm_tagger_v2",
             "spacy-ru-nn.BoWPerceptron.v1 = spacy_ru_nn.architectures:build_bow_perceptron_v1",
             "spacy-ru-nn.BiLSTMClassifier.v1 = spacy_ru_nn.architectures:build_bilstm_classifier_v1",
         ],

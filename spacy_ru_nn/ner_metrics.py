@@ -7,10 +7,12 @@ breakdown says where the exact-span errors come from.
 """
 import random
 from collections import Counter, defaultdict
-from typing import AbstractSet, Dict, Iterable, Iterator, List, Mapping, Optional, Set, Tuple
+from pathlib import Path
+from typing import AbstractSet, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 from spacy.training import Example
+from spacy.vocab import Vocab
 
 CharSpan = Tuple[int, int, str]  # start char, end char, label
 GOLD_OUTCOMES = ("found", "wrong_type", "wrong_boundary", "missed")
@@ -56,6 +58,11 @@ def training_mentions(docs: Iterable[Doc]) -> Dict[str, Set[str]]:
         for ent in doc.ents:
             mentions[ent.label_].add(mention_key(ent.text))
     return dict(mentions)
+
+
+def read_training_mentions(path: Path) -> Dict[str, Set[str]]:
+    """Mention keys per label in a .spacy file of training data."""
+    return training_mentions(DocBin().from_disk(path).get_docs(Vocab()))
 
 
 def error_breakdown(
@@ -175,3 +182,34 @@ def _outcomes(counts: Counter, with_seen: bool) -> Dict[str, float]:
             result[group] = counts[group]
             result[f"{group}_recall"] = counts[f"{group}_found"] / counts[group] if counts[group] else 0.0
     return result
+
+
+def error_table(errors_by_system: Mapping[str, Dict]) -> Tuple[Sequence[str], List[Sequence[str]]]:
+    """One row per system and type: what became of the gold entities, the spurious predictions,
+    and, where measured, recall on mentions seen in training and on unseen ones."""
+    with_seen = all("seen" in errors["total"] for errors in errors_by_system.values())
+    named = any(errors_by_system)
+    header = [
+        *(["system"] if named else []), "type", "gold", "found", "wrong type", "wrong boundary", "missed",
+        "spurious", *(["unseen", "R seen", "R unseen"] if with_seen else []),
+    ]  # fmt: skip
+    rows = []
+    for system, errors in errors_by_system.items():
+        for label, counts in [*errors["per_type"].items(), ("all", errors["total"])]:
+            row = [*([system] if named else []), label]
+            row += [str(counts[key]) for key in ("gold", *GOLD_OUTCOMES, "spurious")]
+            if with_seen:
+                share = counts["unseen"] / counts["gold"] if counts["gold"] else 0.0
+                row += [f"{share:.0%}", f"{counts['seen_recall']:.3f}", f"{counts['unseen_recall']:.3f}"]
+            rows.append(row)
+    return header, rows
+
+
+def boundary_summary(errors: Dict) -> str:
+    """One sentence on the predictions of `error_breakdown` with a wrong boundary, by kind."""
+    kinds = errors["wrong_boundary_predictions"]
+    return (
+        f"Predictions with a wrong boundary: {kinds['longer']} longer than the gold entity they cover, "
+        f"{kinds['shorter']} shorter, {kinds['joins_several']} joining several gold entities, "
+        f"{kinds['crossing']} crossing one."
+    )

@@ -1,14 +1,63 @@
-"""Binary classification metrics and plots for the spam task, in plain numpy.
+"""Scoring a spam pipeline: gold labels and scores of a converted split, binary metrics, speed
+and plots.
 
 spaCy's scorer gives P/R/F and ROC AUC per label; a spam filter is also judged by its
 confusion matrix, MCC (which, unlike accuracy, is not flattered by 87% ham) and the
 ROC / precision-recall curves. scikit-learn is only a benchmark extra, so the metrics
 are computed here; matplotlib is imported only when a plot is drawn.
 """
+import time
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy
+from spacy.language import Language
+from spacy.tokens import DocBin
+
+from .components.textcat import BoWTextCategorizer
+from .corpora.sms import POSITIVE_LABEL
+
+
+def read_gold(path: Path, nlp: Language) -> Tuple[List[str], numpy.ndarray]:
+    """Texts and 0/1 spam labels of a converted split."""
+    docs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    labels = [doc.cats.get(POSITIVE_LABEL, 0.0) >= 0.5 for doc in docs]
+    return [doc.text for doc in docs], numpy.asarray(labels, dtype="int64")
+
+
+def spam_threshold(nlp: Language) -> float:
+    """The decision threshold of the pipeline's spam classifier.
+
+    nn_textcat keeps its own (`threshold` in its cfg); spaCy's exclusive textcat takes
+    the argmax, which for two labels is p(spam) >= 0.5.
+    """
+    for _, pipe in nlp.pipeline:
+        if isinstance(pipe, BoWTextCategorizer) and POSITIVE_LABEL in pipe.labels:
+            return float(pipe.cfg["threshold"])
+    return 0.5
+
+
+def spacy_spam_scores(nlp: Language, texts: Sequence[str], batch_size: int = 1000) -> numpy.ndarray:
+    """p(spam) for each text through `nlp.pipe`."""
+    return numpy.asarray([doc.cats[POSITIVE_LABEL] for doc in nlp.pipe(texts, batch_size=batch_size)])
+
+
+def throughput(
+    predict: Callable[[Sequence[str]], Any],
+    texts: Sequence[str],
+    min_messages: int = 20000,
+    repeats: int = 3,
+) -> float:
+    """Messages per second of `predict` over `texts` repeated to at least min_messages;
+    the best of `repeats` runs, as timeit does, since slower runs measure interference."""
+    repeated = list(texts) * max(1, -(-min_messages // max(len(texts), 1)))
+    predict(repeated[:500])  # warm-up: lazy allocations, caches
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predict(repeated)
+        best = min(best, time.perf_counter() - start)
+    return len(repeated) / best
 
 
 def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int]) -> Dict[str, int]:

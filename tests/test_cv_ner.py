@@ -4,7 +4,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from spacy_ru_nn.cli import app
+from spacy_ru_nn.experiments import app
 
 FIXTURE = Path(__file__).parent / "fixtures" / "factru"
 CONFIG = Path(__file__).parent.parent / "configs" / "ner.cfg"

@@ -196,7 +196,7 @@ def test_training_and_inference_paths_of_the_encoder_agree(trained_ner):
     encoder = trained_ner.get_pipe("bilstm_ner").model.get_ref("encoder")
     module = encoder.shims[0]._model
     features, _ = featurizer([trained_ner.make_doc(text) for text, _ in RU_SENTENCES * 2], False)
-    inputs = [None if a is None else torch.as_tensor(a) for a in (features.hash_ids, features.word_index, features.char_ids, features.morph, features.vector_keys)]
+    inputs = [None if a is None else torch.as_tensor(a) for a in (features.hash_ids, features.word_index, features.char_ids, features.morph, features.vector_keys, features.shape_ids)]
     lengths = torch.as_tensor(features.seq_lengths)
     rates = {m: m.p for m in module.modules() if isinstance(m, torch.nn.Dropout)}
     try:
@@ -232,7 +232,7 @@ def test_word_dropout_hides_vectors_in_training_only():
     lengths = torch.tensor([3])
 
     def encode(vector_keys):
-        return module(hash_ids, word_index, None, None, vector_keys, lengths)
+        return module(hash_ids, word_index, None, None, vector_keys, None, lengths)
 
     module.train()
     torch.testing.assert_close(encode(keys), encode(torch.tensor([7, 8, 9])))

@@ -8,9 +8,8 @@ from typer.testing import CliRunner
 
 from conftest import make_ner_examples
 from spacy_ru_nn.cli import app
-from spacy_ru_nn.cli.ner import boundary_summary, error_table
 from spacy_ru_nn.ner_metrics import (
-    error_breakdown, error_examples, mention_key, token_io_prf, training_mentions,
+    boundary_summary, error_breakdown, error_table, error_examples, mention_key, token_io_prf, training_mentions,
 )
 
 WORDS = ["Александр", "Пушкин", "родился", "в", "Москве", "и", "жил", "в", "Санкт", "-", "Петербурге", "."]

@@ -26,8 +26,8 @@ from typer.testing import CliRunner
 
 from conftest import HAM, RU_SENTENCES, SMALL_NER_MODEL, SPAM, make_ner_examples
 from spacy_ru_nn import __version__
-from spacy_ru_nn.cli import app
-from spacy_ru_nn.cli.robustness import (
+from spacy_ru_nn.experiments import app
+from spacy_ru_nn.robustness import (
     HUGE_TOKENS,
     ONE_MIB,
     battery_cases,
@@ -343,7 +343,7 @@ CHILD = textwrap.dedent(
     import json, os, sys
     import spacy, torch
     from spacy.language import Language
-    from spacy_ru_nn.cli.robustness import battery_cases, doc_signature
+    from spacy_ru_nn.robustness import battery_cases, doc_signature
 
     @Language.component("torch_threads_probe")
     def probe(doc):
@@ -503,7 +503,7 @@ GPU_CHILD = textwrap.dedent(
     from conftest import SMALL_NER_MODEL, make_ner_examples
     from test_robustness import ORDINARY, TEXTCAT_MODEL, textcat_examples
     from spacy.lang.en import English
-    from spacy_ru_nn.cli.robustness import battery_cases, doc_problems, doc_signature
+    from spacy_ru_nn.robustness import battery_cases, doc_problems, doc_signature
     out = {}
     fix_random_seed(0)
     for name in ("ner", "textcat"):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from spacy_ru_nn.cli import app
+from spacy_ru_nn.experiments import app
 
 ROOT = Path(__file__).parent.parent
 CONFIGS = ROOT / "configs"

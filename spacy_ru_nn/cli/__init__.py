@@ -1,9 +1,18 @@
-"""The `python -m spacy_ru_nn` command line: data preparation, conversion, evaluation, benchmarks.
-
-Each task registers its commands on the shared Typer apps from its own module, so this file
-only wires them together.
+"""The user commands of `python -m spacy_ru_nn`: fetch and convert the corpora, evaluate a
+pipeline, check metric floors, write a package's meta, annotate a corpus. One command per
+module, each registered on the shared Typer app; the experiment commands live in
+`spacy_ru_nn.experiments`.
 """
 from ._app import app, convert_app
-from . import ablate_ner, annotate, benchmark_ner, cv_ner, data, ner, robustness, spam, spam_bilstm  # noqa: F401  (register commands)
+from . import (  # noqa: F401  (register the commands)
+    annotate,
+    check_metrics,
+    convert_factru,
+    convert_sms,
+    evaluate_ner,
+    evaluate_spam,
+    fetch_data,
+    ner_package_meta,
+)
 
 __all__ = ["app", "convert_app"]

@@ -23,7 +23,7 @@ from .compat import VERSION_KEY, CheckedLoading
 
 default_model_config = """
 [model]
-@architectures = "spacy-ru-nn.BiLSTMTagger.v1"
+@architectures = "spacy-ru-nn.BiLSTMTagger.v2"
 width = 256
 depth = 1
 attrs = ["PREFIX", "SUFFIX", "SHAPE"]
@@ -43,6 +43,9 @@ crf = true
 gazetteers = []
 lexicon = true
 inference_precision = "auto"
+pretrained = []
+pretrained_outputs = "both"
+fine_tune_pretrained = false
 """
 DEFAULT_NER_MODEL = Config().from_str(default_model_config)["model"]
 

@@ -19,6 +19,8 @@ from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats2d, Ints1d, Ints2d, Ints3d
 
+from .slovnet import shape_id
+
 # pymorphy3 grammemes (OpenCorpora tagset) that carry signal for names, places and
 # organisations: part of speech, case, number, gender and the name-like lexical marks.
 GRAMMEMES: Tuple[str, ...] = (
@@ -54,6 +56,7 @@ class TokenFeatures:
     char_ids: Optional[Ints2d]  # (n_words, max_chars), 0 pads
     morph: Optional[Floats2d]  # (n_words, n_lexical) grammeme weights, then gazetteer flags
     vector_keys: Ints1d  # (n_words,) int64 view of each word's LOWER hash, for the vector table
+    shape_ids: Optional[Ints1d]  # (n_words,) slovnet token shape ids, for its pretrained encoders
     seq_lengths: Ints1d  # lengths of the sequences the BiLSTM reads (docs cut into windows)
     doc_lengths: List[int]
 
@@ -99,6 +102,11 @@ def char_ids(word: str, n_chars: int, max_chars: int) -> numpy.ndarray:
     out = numpy.zeros(max_chars, dtype=numpy.int64)
     out[: len(codes)] = codes % (n_chars - 1) + 1
     return out
+
+
+def shape_id_array(word: str) -> numpy.ndarray:
+    """slovnet's shape id of a word, as WordCache stores it."""
+    return numpy.asarray(shape_id(word), dtype=numpy.int64)
 
 
 def grammeme_vector(parses) -> numpy.ndarray:
@@ -254,6 +262,7 @@ def TokenFeaturizer(
     use_morphology: bool,
     gazetteers: Sequence[str] = (),
     use_lexicon: bool = False,
+    use_shapes: bool = False,
     window: int,
 ) -> Model[List[Doc], TokenFeatures]:
     """Featurize docs for the encoder. Gazetteer entries are read by `load_gazetteers` at
@@ -277,6 +286,8 @@ def TokenFeaturizer(
             "gazetteer_entries": None,
             "window": window,
             "char_cache": WordCache(partial(char_ids, n_chars=n_chars, max_chars=max_chars)),
+            "use_shapes": use_shapes,
+            "shape_cache": WordCache(shape_id_array),
             "lexical_cache": None,
             "lexicon_keys": None,
             "lexicon_index": None,
@@ -345,6 +356,12 @@ def featurize_forward(
             char_features = model.attrs["char_cache"].lookup(orths, strings)
         else:
             char_features = numpy.zeros((0, model.attrs["max_chars"]), dtype=numpy.int64)
+    shape_ids = None
+    if model.attrs["use_shapes"]:
+        if len(words):
+            shape_ids = model.attrs["shape_cache"].lookup(orths, strings)
+        else:
+            shape_ids = numpy.zeros((0,), dtype=numpy.int64)
     n_lexical = n_lexical_features(model.attrs["use_morphology"], model.attrs["gazetteer_sources"])
     if n_lexical:
         if len(words):
@@ -357,6 +374,7 @@ def featurize_forward(
         char_ids=char_features,
         morph=morph,
         vector_keys=lowers.view(numpy.int64),
+        shape_ids=shape_ids,
         seq_lengths=sequence_lengths(docs, model.attrs["window"]),
         doc_lengths=doc_lengths,
     )

@@ -1,8 +1,7 @@
 """thinc glue for the BiLSTM tagger: featurizer -> torch encoder -> softmax head, per doc."""
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-import numpy
 import torch
 from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Linear, Model, PyTorchWrapper_v2, Softmax_v2, torch2xp, xp2torch
@@ -11,6 +10,7 @@ from thinc.types import Floats2d
 
 from .crf import CRFTransitions
 from .features import TokenFeatures, build_lexicon, load_gazetteers
+from .slovnet import navec_unknown_vector, read_slovnet_pack
 from .torch_modules import BiLSTMTokenEncoder
 from .vectors import load_navec_table, load_navec_words
 
@@ -36,6 +36,7 @@ def convert_encoder_inputs(
         as_tensor(features.char_ids),
         as_tensor(features.morph),
         as_tensor(features.vector_keys),
+        as_tensor(features.shape_ids),
         torch.as_tensor(features.seq_lengths, dtype=torch.int64),
     )
     # Every input is an id or a fixed feature: nothing to send back.
@@ -61,6 +62,7 @@ def BiLSTMTagger(
     width: int,
     vectors: Optional[Union[str, Path]],
     crf: bool,
+    pretrained: Sequence[str] = (),
 ) -> Model[List[Doc], List[Floats2d]]:
     """Per-token tag scores for each doc. The head is sized lazily from the labels.
 
@@ -85,7 +87,7 @@ def BiLSTMTagger(
         layers=layers,
         refs=refs,
         dims={"nO": None},
-        attrs={"vectors": None if vectors is None else str(vectors)},
+        attrs={"vectors": None if vectors is None else str(vectors), "pretrained": list(pretrained)},
     )
 
 
@@ -132,6 +134,11 @@ def tagger_init(
         module.vectors.set_table(
             torch.from_numpy(keys), torch.from_numpy(codes), torch.from_numpy(codebook)
         )
+    if model.attrs["pretrained"]:
+        # slovnet's encoders read the same navec table, so they share it instead of a copy.
+        unknown_vector = navec_unknown_vector(model.attrs["vectors"])
+        for name, encoder in zip(model.attrs["pretrained"], module.context_encoders):
+            encoder.load_pack(read_slovnet_pack(name), unknown_vector)
 
 
 def tagger_forward(
@@ -188,14 +195,3 @@ def set_torch_dropout_rate(model: Model, drop: Optional[float]) -> None:
             for module in shim._model.modules():
                 if isinstance(module, torch.nn.Dropout):
                     module.p = drop
-
-
-def count_params(model: Model) -> int:
-    total = 0
-    for node in model.walk():
-        for name in node.param_names:
-            if node.has_param(name):
-                total += int(numpy.prod(node.get_param(name).shape))
-        for shim in node.shims:
-            total += sum(p.numel() for p in shim._model.parameters())
-    return total

@@ -1,6 +1,6 @@
 """Pure PyTorch modules. No spaCy or thinc imports here: thinc glue lives in `tagger.py`."""
 from functools import lru_cache
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -83,16 +83,20 @@ class QuantizedVectors(nn.Module):
                 setattr(self, name, torch.empty_like(saved, device=self.oov.device))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def forward(self, keys: torch.Tensor) -> torch.Tensor:
-        n_tokens = keys.shape[0]
+    def lookup(self, keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The table's vectors of `keys` (zeros where missing) and which keys it has."""
+        n_keys = keys.shape[0]
         if self.n_rows == 0:
-            return self.oov.expand(n_tokens, -1)
+            return self.oov.new_zeros(n_keys, self.width), keys.new_zeros(n_keys, dtype=torch.bool)
         rows = torch.searchsorted(self.vector_keys, keys).clamp(max=self.n_rows - 1)
         found = self.vector_keys[rows] == keys
-        codes = self.vector_codes[rows].long()  # (n_tokens, n_subspaces)
+        codes = self.vector_codes[rows].long()  # (n_keys, n_subspaces)
         subspaces = torch.arange(codes.shape[1], device=codes.device)
-        vectors = self.vector_codebook[subspaces, codes].reshape(n_tokens, -1)
-        return torch.where(found.unsqueeze(1), vectors, self.oov.expand(n_tokens, -1))
+        return self.vector_codebook[subspaces, codes].reshape(n_keys, -1), found
+
+    def forward(self, keys: torch.Tensor) -> torch.Tensor:
+        vectors, found = self.lookup(keys)
+        return torch.where(found.unsqueeze(1), vectors, self.oov.expand_as(vectors))
 
 
 class BiLSTM(nn.Module):
@@ -151,6 +155,11 @@ class BiLSTMTokenEncoder(nn.Module):
 
     Tokens of the whole batch arrive flat (sequence after sequence) with their sequence
     lengths, and leave flat in the same order, so the thinc side never pads.
+
+    `context_encoders` are pretrained modules (slovnet's CNN encoders) that embed each
+    distinct word from its navec vector (with a mask of the words the table has) and its
+    shape id, then read the padded sequences the BiLSTM reads; their per-token states are
+    projected and added to the token embeddings the BiLSTM reads.
     """
 
     def __init__(
@@ -171,6 +180,7 @@ class BiLSTMTokenEncoder(nn.Module):
         word_dropout: float = 0.0,
         inference_precision: str = "float32",
         bucket_size: int = 8192,
+        context_encoders: Sequence[nn.Module] = (),
     ) -> None:
         super().__init__()
         self.bucket_size = bucket_size
@@ -187,10 +197,15 @@ class BiLSTMTokenEncoder(nn.Module):
             + vectors_width
         )
         self.dropout = nn.Dropout(dropout)
-        # One projection of [hashed attrs; word features], as two layers: the hashed attrs
-        # have their own bias, and without word features the second layer does not exist.
+        # One projection of [hashed attrs; word features; context states], as separate
+        # layers: the hashed attrs have their own bias, and absent inputs have no layer.
         self.project_tokens = nn.Linear(hash_width * len(hash_rows), width)
         self.project_words = nn.Linear(word_width, width, bias=False) if word_width else None
+        self.context_encoders = nn.ModuleList(context_encoders)
+        if self.context_encoders and self.vectors is None:
+            raise ValueError("Pretrained context encoders read the word vectors: set vectors_width")
+        context_width = sum(encoder.width for encoder in self.context_encoders)
+        self.project_context = nn.Linear(context_width, width, bias=False) if context_width else None
         self.lstm = BiLSTM(width, depth, dropout, inference_precision)
 
     def embed(
@@ -199,23 +214,24 @@ class BiLSTMTokenEncoder(nn.Module):
         word_index: torch.Tensor,
         char_ids: Optional[torch.Tensor],
         morph: Optional[torch.Tensor],
-        vector_keys: Optional[torch.Tensor],
+        vectors: Optional[torch.Tensor],
     ) -> torch.Tensor:
+        """Per-token input of the BiLSTM before its activation, from per-word features."""
         # Every input is per distinct word (see TokenFeatures); word_index maps tokens to rows.
         words: List[torch.Tensor] = []
         if self.chars is not None:
             words.append(self.chars(char_ids))
         if self.morph is not None:
             words.append(torch.relu(self.morph(morph)))
-        if self.vectors is not None:
-            words.append(self.vectors(vector_keys))
+        if vectors is not None:
+            words.append(vectors)
         if self.training:
             return self.embed_tokens_for_training(hash_ids, words, word_index)
         # The same linear maps as in training, applied once per distinct word, not per token.
         projected = self.project_tokens(self.embed_hashes(hash_ids))
         if self.project_words is not None:
             projected = projected + self.project_words(torch.cat(words, dim=1))
-        return torch.relu(projected)[word_index]
+        return projected[word_index]
 
     def embed_hashes(self, hash_ids: torch.Tensor) -> torch.Tensor:
         return torch.cat([embed(hash_ids[:, i]) for i, embed in enumerate(self.hash_embeds)], dim=1)
@@ -226,7 +242,7 @@ class BiLSTMTokenEncoder(nn.Module):
         """Dropout masks per token, as for any other input feature."""
         tokens = self.project_tokens(self.dropout(self.embed_hashes(hash_ids[word_index])))
         if self.project_words is None:
-            return torch.relu(tokens)
+            return tokens
         per_token = torch.cat(words, dim=1)[word_index]
         if self.vectors is not None and self.word_dropout > 0:
             # Some tokens read as out-of-vocabulary, as unseen names will at test time.
@@ -234,7 +250,20 @@ class BiLSTMTokenEncoder(nn.Module):
             vectors = per_token[:, -self.vectors.width :]
             vectors = torch.where(unknown, self.vectors.oov.expand_as(vectors), vectors)
             per_token = torch.cat([per_token[:, : -self.vectors.width], vectors], dim=1)
-        return torch.relu(tokens + self.project_words(self.dropout(per_token)))
+        return tokens + self.project_words(self.dropout(per_token))
+
+    def context_precision(self, device_type: str) -> torch.autocast:
+        """The pretrained encoders run in bfloat16 wherever the BiLSTM does."""
+        return torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.lstm.uses_bfloat16(device_type))
+
+    def encode_context(
+        self, word_taps: List[torch.Tensor], words: torch.Tensor, real: torch.Tensor
+    ) -> torch.Tensor:
+        """The context encoders' states of padded sequences (time-major), projected to width."""
+        states = torch.cat(
+            [encoder(taps, words, real) for encoder, taps in zip(self.context_encoders, word_taps)], dim=2
+        )
+        return self.project_context(self.dropout(states.float()))
 
     def forward(
         self,
@@ -243,9 +272,18 @@ class BiLSTMTokenEncoder(nn.Module):
         char_ids: Optional[torch.Tensor],
         morph: Optional[torch.Tensor],
         vector_keys: Optional[torch.Tensor],
+        shape_ids: Optional[torch.Tensor],
         lengths: torch.Tensor,
     ) -> torch.Tensor:
-        tokens = self.embed(hash_ids, word_index, char_ids, morph, vector_keys)
+        vectors = found = None
+        if self.vectors is not None:
+            table_vectors, found = self.vectors.lookup(vector_keys)
+            vectors = torch.where(found.unsqueeze(1), table_vectors, self.vectors.oov.expand_as(table_vectors))
+        tokens = self.embed(hash_ids, word_index, char_ids, morph, vectors)
+        word_taps = []
+        if self.project_context is not None:
+            with self.context_precision(tokens.device.type):
+                word_taps = [encoder.embed_words(table_vectors, found, shape_ids) for encoder in self.context_encoders]
         starts = torch.cumsum(lengths, 0) - lengths
         positions: List[torch.Tensor] = []
         outputs: List[torch.Tensor] = []
@@ -258,7 +296,12 @@ class BiLSTMTokenEncoder(nn.Module):
             group_starts = starts[group].unsqueeze(0)
             padded = torch.where(real, group_starts + steps, group_starts)
             padded, real = padded.to(tokens.device), real.to(tokens.device)
-            hidden = self.lstm(tokens[padded], group_lengths)
+            inputs = tokens[padded]
+            if self.project_context is not None:
+                with self.context_precision(tokens.device.type):
+                    context = self.encode_context(word_taps, word_index[padded], real)
+                inputs = inputs + context
+            hidden = self.lstm(torch.relu(inputs), group_lengths)
             positions.append(padded[real])
             outputs.append(hidden[real])
         flat_positions = torch.cat(positions)

@@ -5,9 +5,7 @@ number of steps and is scored on its own documents. The mean dev F1 at every eva
 across folds, picks the step count of the final fit on the whole devset.
 """
 import json
-import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from statistics import mean, stdev
@@ -18,34 +16,11 @@ import typer
 from spacy.cli._util import parse_config_overrides
 from wasabi import msg
 
-from ._app import app
-from ._tables import markdown_table
-from .benchmark_ner import ONE_THREAD
+from ..cli._app import app
+from ..tables import markdown_table
+from ._subprocess import evaluate_in_subprocess, one_thread_env, train_command
 
 LABELS = ("PER", "LOC", "ORG")
-
-
-def train_command(config: Path, out_dir: Path, train: Path, dev: Path, steps: int, overrides: Dict[str, Any]) -> List[str]:
-    """`spacy train` for a fixed number of steps (no early stopping), with config overrides."""
-    cmd = [
-        sys.executable, "-m", "spacy", "train", str(config), "--output", str(out_dir),
-        "--paths.train", str(train), "--paths.dev", str(dev),
-        "--training.max_steps", str(steps), "--training.patience", "0",
-    ]  # fmt: skip
-    for key, value in overrides.items():
-        cmd += [f"--{key}", srsly.json_dumps(value)]
-    return cmd
-
-
-def evaluate_in_subprocess(model: Path, data: Path, output: Path) -> Dict:
-    """`evaluate-ner` in its own one-thread process, so its words/s is its own."""
-    subprocess.run(
-        [sys.executable, "-m", "spacy_ru_nn", "evaluate-ner", str(model), str(data), "--output", str(output)],
-        check=True,
-        capture_output=True,
-        env={**os.environ, **ONE_THREAD},
-    )
-    return json.loads(output.read_text(encoding="utf8"))
 
 
 def _train_fold(config: Path, fold_dir: Path, out_dir: Path, steps: int, eval_frequency: int, overrides: Dict[str, Any]) -> None:
@@ -53,7 +28,7 @@ def _train_fold(config: Path, fold_dir: Path, out_dir: Path, steps: int, eval_fr
     cmd += ["--training.eval_frequency", str(eval_frequency), "--training.logger.output_file", str(out_dir / "scores.jsonl")]
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / "train.log").open("w", encoding="utf8") as log:
-        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **ONE_THREAD})
+        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT, env=one_thread_env())
 
 
 def _curve(scores_path: Path) -> Dict[int, float]:

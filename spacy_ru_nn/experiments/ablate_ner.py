@@ -3,7 +3,6 @@ schedule as `train-ner`, score on the testset and print one table; the full mode
 trained with more seeds, for its mean and spread."""
 import hashlib
 import json
-import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,10 +12,9 @@ from typing import Any, Dict, List, Optional, Tuple
 import typer
 from wasabi import msg
 
-from ._app import app
-from ._tables import markdown_table
-from .benchmark_ner import ONE_THREAD
-from .cv_ner import evaluate_in_subprocess, train_command
+from ..cli._app import app
+from ..tables import markdown_table
+from ._subprocess import evaluate_in_subprocess, one_thread_env, train_command
 
 MODEL = "components.bilstm_ner.model"
 # name, config overrides (relative to configs/ner.cfg)
@@ -72,7 +70,7 @@ def ablate_ner(
         if reuse and (directory / "model-last").exists() and read_recipe(directory) == recipe:
             return
         msg.info(f"Training '{name}' (seed {seed})")
-        subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, **ONE_THREAD})
+        subprocess.run(cmd, check=True, capture_output=True, env=one_thread_env())
         (directory / RECIPE_FILE).write_text(json.dumps(recipe, indent=2), encoding="utf8")
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

@@ -6,7 +6,6 @@ process gets one thread (torch, BLAS, OpenMP). Speed is end to end from raw text
 loading; words are the spaCy tokens of the gold testset for every system, so the rates compare.
 """
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -17,12 +16,12 @@ from typing import Any, Dict, List, Optional, Tuple
 import typer
 from wasabi import msg
 
-from ._app import app
-from ._tables import markdown_table
-from .ner import error_table, read_training_mentions
+from ..cli._app import app
+from ..ner_metrics import error_breakdown, error_table, read_training_mentions, token_io_prf
+from ..tables import markdown_table
+from ._subprocess import one_thread_env
 
 SLOVNET = "slovnet"
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _dir_size(path: Path) -> int:
@@ -34,8 +33,6 @@ def _dir_size(path: Path) -> int:
 def _score(gold_docs, predicted_docs, seen: Optional[Dict] = None) -> Dict:
     from spacy.scorer import get_ner_prf
     from spacy.training import Example
-
-    from ..ner_metrics import error_breakdown, token_io_prf
 
     examples = [Example(pred, ref) for pred, ref in zip(predicted_docs, gold_docs)]
     return {
@@ -163,7 +160,7 @@ def benchmark_ner(
     for repeat in range(max(1, repeats)):
         for name, system in systems.items():
             msg.info(f"Running {name} ({repeat + 1}/{repeats})")
-            env = {**os.environ, **ONE_THREAD}
+            env = one_thread_env()
             cmd = [sys.executable, "-m", "spacy_ru_nn", "benchmark-ner-one", system, str(data_path)]
             cmd += overrides_of.get(name, [])
             if train_path is not None:

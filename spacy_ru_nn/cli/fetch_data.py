@@ -1,4 +1,4 @@
-"""`data fetch`: put the corpora under assets/, from their canonical sources or a local mirror.
+"""`fetch-data`: put the corpora under assets/, from their canonical sources or a local mirror.
 
 The canonical sources are the `assets` of project.yml (a git checkout of factRuEval-2016 and
 the UCI zip of the SMS Spam Collection), fetched with weasel. Offline machines pass a mirror
