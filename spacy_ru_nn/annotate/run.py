@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional
 from wasabi import msg
 
 from .annotator import ShardSettings, UnitAnnotator
-from .inputs import InputFile, list_input_files, plan_units, rejection_kind, sample_jsonl_fields
+from .inputs import InputFile, list_input_files, plan_units, sample_jsonl_fields
 from .manifest import Manifest
 from .outputs import FORMATS, input_fields_schema, write_errors
 
@@ -175,6 +175,7 @@ def _summarise(manifest: Manifest, order: List[str], this_run: List[Dict[str, An
         seconds = max(last - first, 1e-9)
         run.update({
             "startup_seconds": first - start,
+            "first_unit_started_at": first,
             "annotate_seconds": seconds,
             "docs_per_second": sum(u["records"] for u in timed) / seconds,
             "words_per_second": sum(u["words"] for u in timed) / seconds,
