@@ -72,11 +72,12 @@ def rejection_kind(error: Dict[str, Any]) -> str:
     return error["reason"].split(":", 1)[0]
 
 
-def list_input_files(input_path: Path) -> Tuple[List[InputFile], List[Path]]:
+def list_input_files(input_path: Path, exclude: Optional[Path] = None) -> Tuple[List[InputFile], List[Path]]:
     """The files to annotate, in a stable order, and the files of a folder that are skipped
     because of their extension.
 
     input_path (Path): A `.txt`, `.jsonl` or `.parquet` file, or a folder searched recursively.
+    exclude (Optional[Path]): A folder whose files are never inputs (the output folder).
     RETURNS (Tuple[List[InputFile], List[Path]]): Inputs, skipped files.
     """
     if not input_path.exists():
@@ -90,6 +91,8 @@ def list_input_files(input_path: Path) -> Tuple[List[InputFile], List[Path]]:
         relative = path.relative_to(input_path)
         if any(part.startswith((".", "_")) for part in relative.parts):
             continue  # hidden files and the metadata of output folders (_manifest.jsonl)
+        if exclude is not None and exclude.resolve() in path.resolve().parents:
+            continue
         if path.suffix in SUFFIXES:
             files.append(_input_file(path, relative.as_posix()))
         else:

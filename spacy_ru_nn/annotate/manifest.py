@@ -84,19 +84,21 @@ class Manifest:
         """Gather the units' errors into one file in input order, write the run's summary,
         then drop the per-unit error files. Each step is safe to repeat if interrupted."""
         errors_path = self.output / ERRORS
-        tmp = errors_path.with_name(f".{ERRORS}.tmp")
-        with open(tmp, "wb") as out:
-            for uid in unit_order:
-                part = errors_shard_path(self.output, uid)
-                if part.exists():
-                    out.write(part.read_bytes())
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, errors_path)
+        errors_dir = self.output / ERRORS_DIR
+        # Without the per-unit files, the errors file was gathered by a run that completed.
+        if errors_dir.exists() or not errors_path.exists():
+            tmp = errors_path.with_name(f".{ERRORS}.tmp")
+            with open(tmp, "wb") as out:
+                for uid in unit_order:
+                    part = errors_shard_path(self.output, uid)
+                    if part.exists():
+                        out.write(part.read_bytes())
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, errors_path)
         summary_tmp = self.output / f".{SUMMARY}.tmp"
         summary_tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf8")
         os.replace(summary_tmp, self.output / SUMMARY)
-        errors_dir = self.output / ERRORS_DIR
         if errors_dir.exists():
             for part in errors_dir.iterdir():
                 part.unlink()

@@ -84,7 +84,9 @@ def run_ray(pipeline: str, settings: ShardSettings, units: Sequence[Unit], commi
             RayUnitAnnotator,
             fn_constructor_kwargs={"pipeline": pipeline, "settings": settings},
             batch_size=1,
-            compute=ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1),
+            # Two units in flight per actor (Ray's default): the next one waits at the actor
+            # instead of being dispatched after each finishes.
+            compute=ActorPoolStrategy(size=workers),
             num_cpus=1,
         )
         for row in dataset.iter_rows():

@@ -49,7 +49,7 @@ def annotate_corpus(
         raise ValueError("n_process, batch_size, shard_size and workers must be at least 1")
     _check_pipeline(pipeline)
     start = time.time()
-    files, skipped = list_input_files(input_path)
+    files, skipped = list_input_files(input_path, exclude=output)
     if skipped:
         msg.warn(f"Skipping {len(skipped)} file(s) that are not .txt, .jsonl or .parquet, e.g. {skipped[0]}")
     units, unreadable = plan_units(files, shard_size)
