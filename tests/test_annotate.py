@@ -401,10 +401,10 @@ def kill_when_units_done(proc: subprocess.Popen, output: Path, n_units: int, tim
 
 
 def test_a_run_killed_midway_resumes_without_losing_or_doubling(pipeline_dir, tmp_path):
-    expected = big_corpus(tmp_path / "big.txt", 6000)
+    expected = big_corpus(tmp_path / "big.txt", 3000)
     output = tmp_path / "out"
     command = [sys.executable, "-m", "spacy_ru_nn", "annotate", str(pipeline_dir), str(tmp_path / "big.txt"),
-               str(output), "--shard-size", "100", "--no-progress"]
+               str(output), "--shard-size", "50", "--no-progress"]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         done = kill_when_units_done(proc, output, 2, 240, lambda: proc.send_signal(signal.SIGKILL))
