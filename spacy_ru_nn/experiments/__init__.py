@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (register the commands)
     benchmark_processes,
     benchmark_spam,
     benchmark_spam_bilstm,
+    compare_segmentation,
     cv_ner,
     cv_spam,
     plot_attention,

@@ -1,6 +1,7 @@
 """`ablate-ner`: switch each feature of the NER model on or off in turn, train with the same
-schedule as `train-ner`, score on the testset and print one table; the full model is also
-trained with more seeds, for its mean and spread."""
+schedule as `train-ner`, score on the testset and print one table; the full model and the
+devset-only model (no pretrained encoder) are also trained with more seeds, for their mean and
+spread."""
 import hashlib
 import json
 import subprocess
@@ -17,17 +18,23 @@ from ..tables import markdown_table
 from ._subprocess import evaluate_in_subprocess, one_thread_env, train_command
 
 MODEL = "components.bilstm_ner.model"
-# name, config overrides (relative to configs/ner.cfg)
+DEVSET_ONLY = "- slovnet NER encoder (devset only)"
+# name, config overrides (relative to configs/ner.cfg, which reads slovnet's NER encoder's
+# hidden states and tag scores, frozen)
 VARIANTS: List[Tuple[str, Dict[str, Any]]] = [
     ("full model", {}),
-    ("- navec vectors", {f"{MODEL}.vectors": None, f"{MODEL}.lexicon": False}),
+    (DEVSET_ONLY, {f"{MODEL}.pretrained": []}),
+    ("slovnet NER encoder: hidden states only", {f"{MODEL}.pretrained_outputs": "hidden"}),
+    ("slovnet NER encoder: tag scores only", {f"{MODEL}.pretrained_outputs": "scores"}),
+    ("slovnet NER encoder fine-tuned", {f"{MODEL}.fine_tune_pretrained": True}),
+    ("+ slovnet morphology encoder", {f"{MODEL}.pretrained": ["slovnet_ner", "slovnet_morph"]}),
     ("- pymorphy3 grammemes", {f"{MODEL}.morphology": False}),
     ("- CRF (softmax per token)", {f"{MODEL}.crf": False}),
     ("- precomputed lexicon", {f"{MODEL}.lexicon": False}),
-    ("+ character CNN", {f"{MODEL}.char_filters": 64}),
-    ("+ name gazetteers", {f"{MODEL}.gazetteers": ["first", "last"]}),
     ("IO tags instead of BIO", {"components.bilstm_ner.tag_scheme": "IO"}),
 ]
+# Variants trained with every seed, for their mean and spread.
+SEEDED = ("full model", DEVSET_ONLY)
 LABELS = ("PER", "LOC", "ORG")
 
 
@@ -47,7 +54,7 @@ def ablate_ner(
     ),
     training_dir: Path = typer.Option(Path("training/ablation"), help="Where the variants are trained"),
     steps: int = typer.Option(1000, help="Training steps on the whole devset (as train-ner)"),
-    seeds: str = typer.Option("0,1,2", help="Seeds of the full model; the variants use the first"),
+    seeds: str = typer.Option("0,1,2", help="Seeds of the full and the devset-only model; the other variants use the first"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Markdown table (and .json beside it)"),
     reuse: bool = typer.Option(
         True, help="Reuse a variant already trained in training_dir with the same config, data and command"
@@ -57,7 +64,7 @@ def ablate_ner(
     """Train every variant, evaluate it on the testset, and print one table."""
     seed_list = _seeds(seeds)
     runs: List[Tuple[str, int, Dict[str, Any]]] = [(name, seed_list[0], overrides) for name, overrides in VARIANTS]
-    runs += [("full model", seed, {}) for seed in seed_list[1:]]
+    runs += [(name, seed, overrides) for name, overrides in VARIANTS if name in SEEDED for seed in seed_list[1:]]
 
     def out_dir(name: str, seed: int) -> Path:
         return training_dir / (_slug(name) if seed == seed_list[0] else f"{_slug(name)}-seed{seed}")
@@ -84,8 +91,9 @@ def ablate_ner(
     header = ("variant", "entity F", "IO F PER", "IO F LOC", "IO F ORG", "words/s")
     rows = [_row(name, [results[f"{name} (seed {seed_list[0]})"]]) for name, _ in VARIANTS]
     if len(seed_list) > 1:
-        full = [results[f"full model (seed {seed})"] for seed in seed_list]
-        rows.append(_row(f"full model, seeds {', '.join(map(str, seed_list))}", full))
+        for name in SEEDED:
+            seeded = [results[f"{name} (seed {seed})"] for seed in seed_list]
+            rows.append(_row(f"{name}, seeds {', '.join(map(str, seed_list))}", seeded))
     msg.table(rows, header=header, divider=True)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)

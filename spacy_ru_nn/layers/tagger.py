@@ -38,6 +38,7 @@ def convert_encoder_inputs(
         as_tensor(features.vector_keys),
         as_tensor(features.shape_ids),
         torch.as_tensor(features.seq_lengths, dtype=torch.int64),
+        None if features.context_lengths is None else torch.as_tensor(features.context_lengths, dtype=torch.int64),
     )
     # Every input is an id or a fixed feature: nothing to send back.
     return ArgsKwargs(args=args, kwargs={}), lambda d_inputs: []
