@@ -279,7 +279,12 @@ class BiLSTMTokenEncoder(nn.Module):
         return torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.lstm.uses_bfloat16(device_type))
 
     def encode_context(
-        self, word_taps: List[torch.Tensor], word_index: torch.Tensor, context_lengths: torch.Tensor, n_tokens: int
+        self,
+        table_vectors: torch.Tensor,
+        found: torch.Tensor,
+        shape_ids: torch.Tensor,
+        word_index: torch.Tensor,
+        context_lengths: torch.Tensor,
     ) -> torch.Tensor:
         """The context encoders' states of every token: (n_tokens, context width).
 
@@ -290,16 +295,18 @@ class BiLSTMTokenEncoder(nn.Module):
         device = word_index.device
         positions: List[torch.Tensor] = []
         outputs: List[torch.Tensor] = []
-        for _, padded, real in padded_groups(context_lengths, self.bucket_size, device):
-            with self.context_precision(device.type):
+        # One autocast region for the whole batch, so that weights are cast once.
+        with self.context_precision(device.type):
+            word_taps = [encoder.embed_words(table_vectors, found, shape_ids) for encoder in self.context_encoders]
+            for _, padded, real in padded_groups(context_lengths, self.bucket_size, device):
                 states = torch.cat(
                     [encoder(taps, word_index[padded], real) for encoder, taps in zip(self.context_encoders, word_taps)],
                     dim=2,
                 )
-            positions.append(padded[real])
-            outputs.append(states[real])
+                positions.append(padded[real])
+                outputs.append(states[real])
         states = torch.cat(outputs).float()
-        return states.new_empty((n_tokens, states.shape[1])).index_copy(0, torch.cat(positions), states)
+        return states.new_empty((word_index.shape[0], states.shape[1])).index_copy(0, torch.cat(positions), states)
 
     def forward(
         self,
@@ -319,10 +326,8 @@ class BiLSTMTokenEncoder(nn.Module):
         tokens = self.embed(hash_ids, word_index, char_ids, morph, vectors)
         context = None
         if self.project_context is not None:
-            with self.context_precision(tokens.device.type):
-                word_taps = [encoder.embed_words(table_vectors, found, shape_ids) for encoder in self.context_encoders]
             context_lengths = lengths if context_lengths is None else context_lengths
-            context = self.encode_context(word_taps, word_index, context_lengths, tokens.shape[0])
+            context = self.encode_context(table_vectors, found, shape_ids, word_index, context_lengths)
             tokens = tokens + self.project_context(self.dropout(context))
         tokens = torch.relu(tokens)
         positions: List[torch.Tensor] = []
