@@ -41,6 +41,9 @@ setup(
         # spam metrics (evaluate-spam, the benchmarks) and baselines, matplotlib for the
         # plots, and `build` for `spacy package --build wheel`. The pipelines need none of it.
         "project": ["scikit-learn>=1.3", "matplotlib>=3.7", "build>=1.0"],
+        # `annotate`: Parquet input and output, and the Ray engine (`--engine ray`).
+        "parquet": ["pyarrow>=14"],
+        "ray": ["ray[data]>=2.60,<3", "pyarrow>=14"],
     },
     entry_points={
         "spacy_factories": [

@@ -5,6 +5,7 @@ app as the user commands (`spacy_ru_nn.cli`), which never import from here.
 from ..cli import app
 from . import (  # noqa: F401  (register the commands)
     ablate_ner,
+    benchmark_annotate,
     benchmark_ner,
     benchmark_processes,
     benchmark_spam,
