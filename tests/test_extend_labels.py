@@ -34,7 +34,8 @@ def ents(doc):
 
 def trained_ner():
     fix_random_seed(0)
-    nlp = spacy.blank("ru")
+    # As the shipped pipeline is built: razdel's tokens and sentences.
+    nlp = spacy.blank("ru", config={"nlp": {"tokenizer": {"@tokenizers": "spacy-ru-nn.RazdelTokenizer.v1"}}})
     nlp.add_pipe("razdel_sentencizer")
     nlp.add_pipe("bilstm_ner", config={"model": TINY_NER_MODEL})
     examples = make_ner_examples(nlp)

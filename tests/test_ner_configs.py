@@ -6,7 +6,7 @@ import pytest
 import spacy
 from spacy.util import load_config
 
-from spacy_ru_nn.experiments.ablate_ner import VARIANTS
+from spacy_ru_nn.experiments.ablate_ner import DEVSET_ONLY, VARIANTS
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 ENCODER_KEYS = {"pretrained", "pretrained_outputs", "fine_tune_pretrained"}
@@ -31,6 +31,7 @@ def test_devset_only_config_is_the_shipped_one_without_the_pretrained_encoder():
 
 @pytest.mark.parametrize("name,overrides", VARIANTS, ids=[name for name, _ in VARIANTS])
 def test_every_ablation_variant_builds(name, overrides):
-    config = load_config(CONFIGS / "ner.cfg", overrides=overrides)
+    config_name = "ner_devset_only.cfg" if name == DEVSET_ONLY else "ner.cfg"
+    config = load_config(CONFIGS / config_name, overrides=overrides)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     assert "bilstm_ner" in nlp.pipe_names

@@ -191,6 +191,8 @@ def test_empty_and_whitespace_docs(trained_pretrained):
         ({"pretrained": ["bert"]}, "slovnet_ner, slovnet_morph"),
         ({"pretrained": ["slovnet_ner", "slovnet_ner"]}, "distinct"),
         ({"pretrained_outputs": "logits"}, "pretrained_outputs"),
+        ({"pretrained_skip": True, "pretrained_outputs": "hidden"}, "pretrained_skip"),
+        ({"pretrained_skip": True, "pretrained": ["slovnet_morph"]}, "pretrained_skip"),
     ],
 )
 def test_bad_settings_are_named(settings, message):
@@ -234,3 +236,24 @@ def test_a_sentence_reads_its_neighbours_through_the_encoder_only():
         nlp.initialize(lambda: examples)
         a, b = last_token_state(nlp, "Лермонтов"), last_token_state(nlp, "Газпром")
         assert (not numpy.allclose(a, b)) == reads_across
+
+
+def test_skip_gives_the_output_layer_slovnets_tag_scores():
+    nlp = spacy.blank("ru")
+    nlp.add_pipe("bilstm_ner", config={"model": pretrained_model(pretrained_skip=True)})
+    examples = make_ner_examples(nlp)
+    nlp.initialize(lambda: examples)
+    model = nlp.get_pipe("bilstm_ner").model
+    width = SMALL_NER_MODEL["width"]
+    assert model.get_ref("output_layer").get_dim("nI") == width + len(slovnet.NER_TAGS)
+    doc = nlp.make_doc("Александр Пушкин родился в Москве.")
+    features = model.get_ref("featurizer").predict([doc])
+    outputs = model.get_ref("encoder").predict(features)
+    module = model.get_ref("encoder").shims[0]._model
+    encoder = module.context_encoders[0]
+    words = torch.as_tensor(features.word_index)
+    vectors, found = module.vectors.lookup(torch.as_tensor(features.vector_keys))
+    with torch.no_grad():
+        taps = encoder.embed_words(vectors, found, torch.as_tensor(features.shape_ids))
+        states = encoder(taps, words.unsqueeze(1), torch.ones_like(words.unsqueeze(1), dtype=torch.bool))[:, 0]
+    numpy.testing.assert_allclose(outputs[:, width:], states[:, -len(slovnet.NER_TAGS) :].numpy(), atol=1e-5)

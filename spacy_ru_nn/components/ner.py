@@ -47,6 +47,7 @@ inference_precision = "auto"
 pretrained = []
 pretrained_outputs = "both"
 fine_tune_pretrained = false
+pretrained_skip = false
 """
 DEFAULT_NER_MODEL = Config().from_str(default_model_config)["model"]
 

@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (register the commands)
     benchmark_spam_bilstm,
     compare_segmentation,
     cv_ner,
+    cv_ner_table,
     cv_spam,
     plot_attention,
 )

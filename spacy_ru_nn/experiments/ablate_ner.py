@@ -17,12 +17,14 @@ from ..tables import markdown_table, mean_sd
 from ._subprocess import evaluate_in_subprocess, one_thread_env, train_command
 
 MODEL = "components.bilstm_ner.model"
-DEVSET_ONLY = "- slovnet NER encoder (devset only)"
+# The license-clean pipeline, trained from its own config and for its own steps
+# (--devset-config, --devset-steps), as `train-ner-devset` trains it.
+DEVSET_ONLY = "devset only (ru_nn_ner_devset: no pretrained encoder)"
 # name, config overrides (relative to configs/ner.cfg, which reads slovnet's NER encoder's
 # hidden states and tag scores, frozen)
 VARIANTS: List[Tuple[str, Dict[str, Any]]] = [
     ("full model", {}),
-    (DEVSET_ONLY, {f"{MODEL}.pretrained": []}),
+    (DEVSET_ONLY, {}),
     ("slovnet NER encoder: hidden states only", {f"{MODEL}.pretrained_outputs": "hidden"}),
     ("slovnet NER encoder: tag scores only", {f"{MODEL}.pretrained_outputs": "scores"}),
     ("slovnet NER encoder fine-tuned", {f"{MODEL}.fine_tune_pretrained": True}),
@@ -59,6 +61,10 @@ def ablate_ner(
         True, help="Reuse a variant already trained in training_dir with the same config, data and command"
     ),
     jobs: int = typer.Option(1, help="Trainings at once, one CPU thread each (evaluation runs one at a time)"),
+    devset_config: Path = typer.Option(
+        Path("configs/ner_devset_only.cfg"), help="Config of the devset-only variant", exists=True, dir_okay=False
+    ),
+    devset_steps: Optional[int] = typer.Option(None, help="Training steps of the devset-only variant (default: --steps)"),
 ) -> None:
     """Train every variant, evaluate it on the testset, and print one table."""
     seed_list = _seeds(seeds)
@@ -71,8 +77,13 @@ def ablate_ner(
     def train(run: Tuple[str, int, Dict[str, Any]]) -> None:
         name, seed, overrides = run
         directory = out_dir(name, seed)
-        cmd = train_command(config, directory, corpus / "devset.spacy", corpus / "dev.spacy", steps, {**overrides, "system.seed": seed})
-        recipe = training_recipe(cmd, config, corpus / "devset.spacy")
+        variant_config, variant_steps = config, steps
+        if name == DEVSET_ONLY:
+            variant_config, variant_steps = devset_config, devset_steps or steps
+        cmd = train_command(
+            variant_config, directory, corpus / "devset.spacy", corpus / "dev.spacy", variant_steps, {**overrides, "system.seed": seed}
+        )
+        recipe = training_recipe(cmd, variant_config, corpus / "devset.spacy")
         if reuse and (directory / "model-last").exists() and read_recipe(directory) == recipe:
             return
         msg.info(f"Training '{name}' (seed {seed})")
