@@ -25,7 +25,7 @@ from .compat import VERSION_KEY, CheckedLoading
 default_model_config = """
 [model]
 @architectures = "spacy-ru-nn.BiLSTMTagger.v2"
-width = 256
+width = 128
 depth = 1
 attrs = ["PREFIX", "SUFFIX", "SHAPE"]
 rows = [1000, 5000, 500]
@@ -44,10 +44,10 @@ crf = true
 gazetteers = []
 lexicon = true
 inference_precision = "auto"
-pretrained = []
+pretrained = ["slovnet_ner"]
 pretrained_outputs = "both"
-fine_tune_pretrained = false
-pretrained_skip = false
+fine_tune_pretrained = true
+pretrained_skip = true
 """
 DEFAULT_NER_MODEL = Config().from_str(default_model_config)["model"]
 
