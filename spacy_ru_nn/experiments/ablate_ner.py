@@ -20,15 +20,17 @@ MODEL = "components.bilstm_ner.model"
 # The license-clean pipeline, trained from its own config and for its own steps
 # (--devset-config, --devset-steps), as `train-ner-devset` trains it.
 DEVSET_ONLY = "devset only (ru_nn_ner_devset: no pretrained encoder)"
-# name, config overrides (relative to configs/ner.cfg, which reads slovnet's NER encoder's
-# hidden states and tag scores, frozen)
+# name, config overrides (relative to configs/ner.cfg: slovnet's NER encoder fine-tuned, its
+# hidden states and tag scores into the BiLSTM, the tag scores also skipping to the output layer)
 VARIANTS: List[Tuple[str, Dict[str, Any]]] = [
     ("full model", {}),
     (DEVSET_ONLY, {}),
-    ("slovnet NER encoder: hidden states only", {f"{MODEL}.pretrained_outputs": "hidden"}),
+    ("slovnet NER encoder frozen", {f"{MODEL}.fine_tune_pretrained": False}),
+    ("- tag scores skipping to the output layer", {f"{MODEL}.pretrained_skip": False}),
+    ("slovnet NER encoder: hidden states only", {f"{MODEL}.pretrained_outputs": "hidden", f"{MODEL}.pretrained_skip": False}),
     ("slovnet NER encoder: tag scores only", {f"{MODEL}.pretrained_outputs": "scores"}),
-    ("slovnet NER encoder fine-tuned", {f"{MODEL}.fine_tune_pretrained": True}),
     ("+ slovnet morphology encoder", {f"{MODEL}.pretrained": ["slovnet_ner", "slovnet_morph"]}),
+    ("BiLSTM width 256", {f"{MODEL}.width": 256}),
     ("- pymorphy3 grammemes", {f"{MODEL}.morphology": False}),
     ("- CRF (softmax per token)", {f"{MODEL}.crf": False}),
     ("- precomputed lexicon", {f"{MODEL}.lexicon": False}),
