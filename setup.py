@@ -30,22 +30,30 @@ setup(
         "navec>=0.10",
         "pymorphy3[fast]>=2.0",
         "pymorphy3-dicts-ru",
+        # natasha's tokenizer, which navec and slovnet's encoders were trained on.
+        "razdel>=0.5",
     ],
     extras_require={
         "test": ["pytest>=7"],
         "plots": ["matplotlib>=3.7"],
         "benchmark": ["scikit-learn>=1.3", "matplotlib>=3.7"],
-        # Everything `spacy project run all` needs beyond the plugin: plots, the sklearn
-        # baselines, and `build` for `spacy package --build wheel`.
+        # Everything `spacy project run all` needs beyond the plugin: scikit-learn for the
+        # spam metrics (evaluate-spam, the benchmarks) and baselines, matplotlib for the
+        # plots, and `build` for `spacy package --build wheel`. The pipelines need none of it.
         "project": ["scikit-learn>=1.3", "matplotlib>=3.7", "build>=1.0"],
+        # `annotate`: Parquet input and output, and the Ray engine (`--engine ray`).
+        "parquet": ["pyarrow>=14"],
+        "ray": ["ray[data]>=2.60,<3", "pyarrow>=14"],
     },
     entry_points={
         "spacy_factories": [
             "bilstm_ner = spacy_ru_nn.components.ner:make_bilstm_ner",
+            "razdel_sentencizer = spacy_ru_nn.components.sentencizer:make_razdel_sentencizer",
             "nn_textcat = spacy_ru_nn.components.textcat:make_nn_textcat",
         ],
         "spacy_callbacks": [
             "spacy-ru-nn.torch_threads.v1 = spacy_ru_nn.callbacks:make_torch_threads",
+            "spacy-ru-nn.training_torch_threads.v1 = spacy_ru_nn.callbacks:make_training_torch_threads",
             "spacy-ru-nn.russian_like_num.v1 = spacy_ru_nn.callbacks:make_russian_like_num",
         ],
         "spacy_architectures": [
@@ -54,6 +62,9 @@ setup(
             "spacy-ru-nn.BoWPerceptron.v1 = spacy_ru_nn.architectures:build_bow_perceptron_v1",
             "spacy-ru-nn.BoWPerceptron.v2 = spacy_ru_nn.architectures:build_bow_perceptron_v2",
             "spacy-ru-nn.BiLSTMClassifier.v1 = spacy_ru_nn.architectures:build_bilstm_classifier_v1",
+        ],
+        "spacy_tokenizers": [
+            "spacy-ru-nn.RazdelTokenizer.v1 = spacy_ru_nn.tokenizer:create_razdel_tokenizer",
         ],
         "spacy_scorers": [
             "spacy-ru-nn.textcat_scorer.v1 = spacy_ru_nn.scorers:make_textcat_scorer",

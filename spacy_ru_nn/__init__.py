@@ -5,8 +5,9 @@ augmenters; an installed distribution also exposes them through entry points, so
 load without `--code`.
 """
 from .about import __version__
-from . import architectures, callbacks  # noqa: F401
+from . import architectures, callbacks, tokenizer  # noqa: F401
 from .components.ner import BiLSTMEntityRecognizer, make_bilstm_ner  # noqa: F401
+from .components.sentencizer import RazdelSentencizer, make_razdel_sentencizer  # noqa: F401
 from . import scorers  # noqa: F401
 from .corpora import augment  # noqa: F401
 from .components.textcat import BoWTextCategorizer, make_nn_textcat  # noqa: F401
@@ -15,6 +16,8 @@ __all__ = [
     "__version__",
     "BiLSTMEntityRecognizer",
     "make_bilstm_ner",
+    "RazdelSentencizer",
+    "make_razdel_sentencizer",
     "BoWTextCategorizer",
     "make_nn_textcat",
 ]

@@ -48,6 +48,7 @@ def build_bilstm_tagger_v2(
     pretrained: List[str] = [],
     pretrained_outputs: str = "both",
     fine_tune_pretrained: bool = False,
+    pretrained_skip: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Token features [-> pretrained context encoders] -> BiLSTM -> per-token tag scores (the
     lecture's NER tagger).
@@ -89,6 +90,8 @@ def build_bilstm_tagger_v2(
         always contributes its hidden states.
     fine_tune_pretrained (bool): Train the pretrained encoders' weights with the rest, or keep
         them frozen.
+    pretrained_skip (bool): Also give slovnet's NER tag scores straight to the output layer,
+        past the BiLSTM (needs pretrained_outputs 'scores' or 'both').
     """
     use_chars = char_filters > 0
     if vectors is None:
@@ -97,6 +100,11 @@ def build_bilstm_tagger_v2(
         raise ValueError(
             f"pretrained = {pretrained} reads navec's word vectors: set vectors = 'natasha' "
             "and vectors_width = 300"
+        )
+    if pretrained_skip and ("slovnet_ner" not in pretrained or pretrained_outputs == "hidden"):
+        raise ValueError(
+            "pretrained_skip passes slovnet_ner's tag scores to the output layer: add 'slovnet_ner' "
+            "to pretrained and set pretrained_outputs to 'scores' or 'both'"
         )
     featurizer = TokenFeaturizer(
         attrs,
@@ -126,11 +134,12 @@ def build_bilstm_tagger_v2(
         word_dropout=word_dropout,
         inference_precision=inference_precision,
         context_encoders=slovnet_encoders(pretrained, pretrained_outputs, fine_tune_pretrained),
+        skip_scores=pretrained_skip,
     )
     return BiLSTMTagger(
         featurizer,
         TorchTokenEncoder(module),
-        width=width,
+        width=module.output_width,
         vectors=vectors,
         crf=crf,
         pretrained=pretrained,

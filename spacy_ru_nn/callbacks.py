@@ -1,7 +1,7 @@
 """Registered callbacks for `[nlp]` config hooks, and torch's thread count in forked workers."""
 import os
 import sys
-from typing import Callable, FrozenSet, Type
+from typing import Any, Callable, Dict, FrozenSet, Type
 
 from spacy.attrs import LIKE_NUM
 from spacy.lang.ru import lex_attrs as ru_lex_attrs
@@ -11,10 +11,12 @@ from spacy.util import registry
 
 @registry.callbacks("spacy-ru-nn.torch_threads.v1")
 def make_torch_threads(n_threads: int = 1) -> Callable[[Type[Language]], Type[Language]]:
-    """Set PyTorch's intra-op thread count when the pipeline is created (training and load).
+    """Set PyTorch's intra-op thread count when the pipeline is created, for `[nlp.before_creation]`.
 
-    One thread is the default: on small batches of short sequences, torch's thread pool costs
-    more than it gains, and spaCy runs more processes (`n_process`) instead.
+    The shipped configs leave it out: it runs on every `spacy.load` and the count is
+    process-wide, so it would change the thread count of all other torch code in the process.
+    Pass it when loading to opt in, e.g. `spacy.load(name, config={"nlp": {"before_creation":
+    {"@callbacks": "spacy-ru-nn.torch_threads.v1", "n_threads": 1}}})`.
     """
 
     def set_torch_threads(lang_cls: Type[Language]) -> Type[Language]:
@@ -25,6 +27,25 @@ def make_torch_threads(n_threads: int = 1) -> Callable[[Type[Language]], Type[La
         return lang_cls
 
     return set_torch_threads
+
+
+@registry.callbacks("spacy-ru-nn.training_torch_threads.v1")
+def make_training_torch_threads(n_threads: int = 1) -> Callable[[Language, Dict[str, Any]], None]:
+    """Set PyTorch's intra-op thread count for training only, for `[training.before_update]`.
+
+    `spacy train` calls it before every update (a no-op once set); `spacy.load` never does,
+    so a packaged pipeline leaves the thread count alone. One thread is what the shipped
+    configs train on: on small batches of short sequences torch's thread pool costs more than
+    it gains, and training runs the same on any machine.
+    """
+
+    def set_training_threads(nlp: Language, step_info: Dict[str, Any]) -> None:
+        import torch
+
+        if n_threads > 0 and torch.get_num_threads() != n_threads:
+            torch.set_num_threads(n_threads)
+
+    return set_training_threads
 
 
 @registry.callbacks("spacy-ru-nn.russian_like_num.v1")

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import AbstractSet, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
+from spacy.scorer import PRFScore
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.vocab import Vocab
@@ -40,10 +41,7 @@ def token_io_prf(examples: Iterable[Example]) -> Dict:
 
 
 def _prf(tp: int, n_pred: int, n_gold: int) -> Dict[str, float]:
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"p": p, "r": r, "f": f}
+    return PRFScore(tp=tp, fp=n_pred - tp, fn=n_gold - tp).to_dict()
 
 
 def mention_key(text: str) -> str:

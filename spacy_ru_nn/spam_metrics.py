@@ -2,9 +2,10 @@
 and plots.
 
 spaCy's scorer gives P/R/F and ROC AUC per label; a spam filter is also judged by its
-confusion matrix, MCC (which, unlike accuracy, is not flattered by 87% ham) and the
-ROC / precision-recall curves. scikit-learn is only a benchmark extra, so the metrics
-are computed here; matplotlib is imported only when a plot is drawn.
+confusion matrix, MCC (which, unlike accuracy, is not flattered by 87% ham) and the ROC and
+precision-recall curves. They come from `sklearn.metrics`, imported when first needed:
+scikit-learn is a dependency of the evaluation commands, not of the pipelines, which load
+without it.
 """
 import time
 from pathlib import Path
@@ -74,100 +75,31 @@ def interleaved_throughput(
     return {name: len(repeated) / seconds for name, seconds in best.items()}
 
 
-def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int]) -> Dict[str, int]:
-    """Counts of true/false positives/negatives for 0/1 labels (1 = positive)."""
-    truth = numpy.asarray(y_true, dtype=bool)
-    pred = numpy.asarray(y_pred, dtype=bool)
-    return {
-        "tp": int((truth & pred).sum()),
-        "fp": int((~truth & pred).sum()),
-        "fn": int((truth & ~pred).sum()),
-        "tn": int((~truth & ~pred).sum()),
-    }
-
-
-def matthews_corrcoef(tp: int, fp: int, fn: int, tn: int) -> float:
-    """MCC = (tp*tn - fp*fn) / sqrt((tp+fp)(tp+fn)(tn+fp)(tn+fn)); 0.0 when undefined."""
-    denominator = float(tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)
-    if denominator == 0.0:
-        return 0.0
-    return float(tp * tn - fp * fn) / denominator**0.5
-
-
-def roc_auc(y_true: Sequence[int], scores: Sequence[float]) -> float:
-    """Area under the ROC curve: the probability that a random positive outscores a
-    random negative, ties counting one half (Mann-Whitney U with average ranks)."""
-    truth = numpy.asarray(y_true, dtype=bool)
-    n_pos = int(truth.sum())
-    n_neg = len(truth) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError("ROC AUC needs at least one positive and one negative example")
-    ranks = _average_ranks(numpy.asarray(scores, dtype="float64"))
-    return float((ranks[truth].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
-
-
-def _average_ranks(values: numpy.ndarray) -> numpy.ndarray:
-    order = numpy.argsort(values, kind="mergesort")
-    sorted_values = values[order]
-    # Runs of equal values share the mean of the 1-based ranks they span.
-    starts = numpy.flatnonzero(numpy.r_[True, sorted_values[1:] != sorted_values[:-1]])
-    ends = numpy.r_[starts[1:], len(values)]
-    mean_ranks = (starts + 1 + ends) / 2.0
-    ranks = numpy.empty(len(values), dtype="float64")
-    ranks[order] = numpy.repeat(mean_ranks, ends - starts)
-    return ranks
-
-
-def _threshold_sweep(
-    y_true: Sequence[int], scores: Sequence[float]
-) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-    """Cumulative tp and fp when predicting positive for score >= each distinct threshold."""
-    truth = numpy.asarray(y_true, dtype=bool)
-    values = numpy.asarray(scores, dtype="float64")
-    order = numpy.argsort(-values, kind="mergesort")
-    values, truth = values[order], truth[order]
-    last_of_run = numpy.r_[values[1:] != values[:-1], True]
-    tps = numpy.cumsum(truth)[last_of_run]
-    fps = numpy.cumsum(~truth)[last_of_run]
-    return tps, fps, values[last_of_run]
-
-
-def roc_curve(
-    y_true: Sequence[int], scores: Sequence[float]
-) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-    """False and true positive rates at each distinct threshold, starting at (0, 0)."""
-    tps, fps, thresholds = _threshold_sweep(y_true, scores)
-    tpr = numpy.r_[0.0, tps / max(tps[-1], 1)]
-    fpr = numpy.r_[0.0, fps / max(fps[-1], 1)]
-    return fpr, tpr, numpy.r_[numpy.inf, thresholds]
+def sklearn_metrics() -> Any:
+    """`sklearn.metrics`, or an ImportError that says how to install it."""
+    try:
+        from sklearn import metrics
+    except ImportError as err:
+        raise ImportError(
+            "The spam metrics come from scikit-learn, which is not installed: "
+            "pip install scikit-learn (or spacy-ru-nn[project])"
+        ) from err
+    return metrics
 
 
 def best_f1_threshold(y_true: Sequence[int], scores: Sequence[float]) -> float:
-    """The decision threshold with the highest F1 on these scores: halfway between the lowest
-    score it calls positive and the next lower score, so it does not sit on a seen value."""
-    tps, fps, thresholds = _threshold_sweep(y_true, scores)
-    n_pos = max(int(tps[-1]), 1)
-    f1 = 2 * tps / (tps + fps + n_pos)
-    best = int(numpy.argmax(f1))
-    if best + 1 < len(thresholds):
-        return float((thresholds[best] + thresholds[best + 1]) / 2)
+    """The decision threshold with the highest F1 on these scores (the highest such threshold
+    on ties): halfway between the lowest score it calls positive and the next lower score, so
+    that it does not sit on a seen value."""
+    precision, recall, thresholds = sklearn_metrics().precision_recall_curve(y_true, scores)
+    precision, recall = precision[:-1], recall[:-1]
+    f1 = 2 * precision * recall / numpy.maximum(precision + recall, 1e-12)
+    best = len(f1) - 1 - int(numpy.argmax(f1[::-1]))
+    seen = numpy.unique(numpy.asarray(scores, dtype="float64"))
+    position = int(numpy.searchsorted(seen, thresholds[best]))
+    if position > 0:
+        return float((seen[position] + seen[position - 1]) / 2)
     return float(thresholds[best])
-
-
-def precision_recall_curve(
-    y_true: Sequence[int], scores: Sequence[float]
-) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-    """Precision and recall at each distinct threshold, from the highest score down."""
-    tps, fps, thresholds = _threshold_sweep(y_true, scores)
-    precision = tps / numpy.maximum(tps + fps, 1)
-    recall = tps / max(tps[-1], 1)
-    return precision, recall, thresholds
-
-
-def average_precision(y_true: Sequence[int], scores: Sequence[float]) -> float:
-    """Area under the precision-recall curve as a step sum: sum (R_k - R_k-1) * P_k."""
-    precision, recall, _ = precision_recall_curve(y_true, scores)
-    return float(numpy.sum(numpy.diff(numpy.r_[0.0, recall]) * precision))
 
 
 def binary_metrics(
@@ -181,23 +113,31 @@ def binary_metrics(
     RETURNS (Dict[str, Any]): accuracy, precision, recall, f1, mcc, roc_auc,
         average_precision, counts and the confusion matrix [[tn, fp], [fn, tp]].
     """
+    metrics = sklearn_metrics()
+    truth = numpy.asarray(y_true, dtype="int64")
     values = numpy.asarray(scores, dtype="float64")
-    counts = confusion_counts(y_true, values >= threshold)
-    tp, fp, fn, tn = counts["tp"], counts["fp"], counts["fn"], counts["tn"]
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    if len(set(truth.tolist())) < 2:
+        # scikit-learn would warn and give NaN, which is not JSON.
+        raise ValueError("ROC AUC needs at least one positive and one negative example")
+    predicted = (values >= threshold).astype("int64")
+    (tn, fp), (fn, tp) = metrics.confusion_matrix(truth, predicted, labels=[0, 1]).tolist()
+    precision, recall, f1, _ = metrics.precision_recall_fscore_support(
+        truth, predicted, average="binary", zero_division=0.0
+    )
     return {
         "n": len(values),
         "threshold": threshold,
-        "accuracy": (tp + tn) / len(values) if len(values) else 0.0,
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "mcc": matthews_corrcoef(tp, fp, fn, tn),
-        "roc_auc": roc_auc(y_true, values),
-        "average_precision": average_precision(y_true, values),
-        **counts,
+        "accuracy": float(metrics.accuracy_score(truth, predicted)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "mcc": float(metrics.matthews_corrcoef(truth, predicted)),
+        "roc_auc": float(metrics.roc_auc_score(truth, values)),
+        "average_precision": float(metrics.average_precision_score(truth, values)),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
         "confusion_matrix": [[tn, fp], [fn, tp]],
     }
 
@@ -209,13 +149,12 @@ def mean_and_sd(values: Sequence[float]) -> Tuple[float, float]:
     return float(array.mean()), sd
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, or an ImportError that says how to install it."""
     try:
         import matplotlib
-    except ImportError as err:  # pragma: no cover - depends on the extra
-        raise ImportError(
-            "Plots need matplotlib: pip install 'spacy-ru-nn[plots]'"
-        ) from err
+    except ImportError as err:
+        raise ImportError("Plots need matplotlib: pip install 'spacy-ru-nn[plots]'") from err
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -231,59 +170,45 @@ def plot_curves(
     threshold: float = 0.5,
     labels: Tuple[str, str] = ("ham", "spam"),
 ) -> List[Path]:
-    """Write ROC curve, precision-recall curve and confusion matrix PNGs.
+    """Write ROC curve, precision-recall curve and confusion matrix PNGs (scikit-learn's
+    displays), the precision-recall curve marked at the threshold.
 
     RETURNS (List[Path]): The written files.
     """
-    plt = _pyplot()
+    plt = pyplot()
+    metrics = sklearn_metrics()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    metrics = binary_metrics(y_true, scores, threshold)
+    values = numpy.asarray(scores, dtype="float64")
+    at_threshold = binary_metrics(y_true, values, threshold)
     written = []
 
-    fpr, tpr, _ = roc_curve(y_true, scores)
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.plot(fpr, tpr, drawstyle="steps-post", label=f"AUC = {metrics['roc_auc']:.4f}")
-    ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
+    metrics.RocCurveDisplay.from_predictions(y_true, values, ax=ax, name=labels[1], plot_chance_level=True)
     ax.set(xlabel="False positive rate", ylabel="True positive rate", title="ROC curve")
-    ax.legend(loc="lower right")
-    written.append(_save(fig, output_dir / f"{prefix}_roc.png"))
+    written.append(_save(plt, fig, output_dir / f"{prefix}_roc.png"))
 
-    precision, recall, _ = precision_recall_curve(y_true, scores)
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.plot(
-        numpy.r_[0.0, recall],
-        numpy.r_[1.0, precision],
-        drawstyle="steps-post",
-        label=f"AP = {metrics['average_precision']:.4f}",
-    )
+    metrics.PrecisionRecallDisplay.from_predictions(y_true, values, ax=ax, name=labels[1])
     ax.scatter(
-        [metrics["recall"]], [metrics["precision"]], color="C3", zorder=3,
+        [at_threshold["recall"]], [at_threshold["precision"]], color="C3", zorder=3,
         label=f"threshold {threshold:g}",
     )
-    ax.set(xlabel="Recall", ylabel="Precision", title="Precision-recall curve")
-    ax.set_ylim(0.0, 1.02)
+    ax.set(xlabel="Recall", ylabel="Precision", title="Precision-recall curve", ylim=(0.0, 1.02))
     ax.legend(loc="lower left")
-    written.append(_save(fig, output_dir / f"{prefix}_pr.png"))
+    written.append(_save(plt, fig, output_dir / f"{prefix}_pr.png"))
 
-    matrix = numpy.asarray(metrics["confusion_matrix"])
     fig, ax = plt.subplots(figsize=(4, 3.6))
-    ax.imshow(matrix, cmap="Blues")
-    for (row, col), value in numpy.ndenumerate(matrix):
-        color = "white" if value > matrix.max() / 2 else "black"
-        ax.text(col, row, str(value), ha="center", va="center", color=color)
-    ax.set_xticks([0, 1], labels=list(labels))
-    ax.set_yticks([0, 1], labels=list(labels))
+    metrics.ConfusionMatrixDisplay(
+        numpy.asarray(at_threshold["confusion_matrix"]), display_labels=list(labels)
+    ).plot(ax=ax, cmap="Blues", colorbar=False)
     ax.set(xlabel="Predicted", ylabel="Gold", title=f"Confusion matrix (p >= {threshold:g})")
-    written.append(_save(fig, output_dir / f"{prefix}_confusion.png"))
+    written.append(_save(plt, fig, output_dir / f"{prefix}_confusion.png"))
     return written
 
 
-def _save(fig: Any, path: Path) -> Path:
+def _save(plt: Any, fig: Any, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    fig.clf()
-    import matplotlib.pyplot as plt
-
     plt.close(fig)
     return path

@@ -53,6 +53,29 @@ SMALL_NER_MODEL = {
     "inference_precision": "float32",
 }
 
+# The same without navec vectors: for tests that train or save many pipelines.
+TINY_NER_MODEL = {**SMALL_NER_MODEL, "vectors": None, "vectors_width": 0, "lexicon": False}
+
+# A small bag-of-words perceptron for the text classifier tests; no SHAPE features, so that
+# unknown words add nothing.
+SMALL_TEXTCAT_MODEL = {
+    "@architectures": "spacy-ru-nn.BoWPerceptron.v2",
+    "features": "vocab",
+    "n_buckets": 0,
+    "min_df": 1,
+    "ngram_range": [1, 2],
+    "lowercase": True,
+    "token_attrs": [],
+    "char_ngram_range": None,
+    "weighting": "tfidf",
+    "sublinear_tf": False,
+    "hidden_width": 16,
+    "depth": 1,
+    "activation": "relu",
+    "init": "default",
+    "nO": None,
+}
+
 
 @pytest.fixture(autouse=True)
 def seeded():

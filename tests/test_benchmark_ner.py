@@ -7,7 +7,7 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 from spacy_ru_nn.experiments import app
-from spacy_ru_nn.experiments.benchmark_ner import _table, median_run, parse_override
+from spacy_ru_nn.experiments.benchmark_ner import _table, median_run
 from spacy_ru_nn.corpora.factru import convert_folder
 
 FIXTURE = Path(__file__).parent / "fixtures" / "factru"
@@ -78,14 +78,6 @@ def test_config_overrides_reach_the_pipeline(tmp_path):
 
     assert per_f() == 1.0
     assert per_f('nlp.disabled=["entity_ruler"]') == 0.0
-
-
-def test_override_values_are_read_like_spacy_cli_overrides():
-    assert parse_override("components.bilstm_ner.model.inference_precision=float32") == (
-        "components.bilstm_ner.model.inference_precision", "float32"
-    )
-    assert parse_override("nlp.batch_size=128") == ("nlp.batch_size", 128)
-    assert parse_override('nlp.disabled=["ner"]') == ("nlp.disabled", ["ner"])
 
 
 def test_override_of_an_unknown_pipeline_is_a_clear_error(tmp_path):

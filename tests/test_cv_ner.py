@@ -11,6 +11,7 @@ CONFIG = Path(__file__).parent.parent / "configs" / "ner.cfg"
 TINY = [
     "--components.bilstm_ner.model.width", "16",
     "--components.bilstm_ner.model.vectors", "null",
+    "--components.bilstm_ner.model.pretrained", "[]",
     "--components.bilstm_ner.model.lexicon", "false",
     "--components.bilstm_ner.model.char_filters", "0",
     "--training.batcher.size", "50",
@@ -40,8 +41,25 @@ def test_cv_ner_scores_each_fold_and_picks_a_step(tmp_path):
         assert (tmp_path / "training" / fold["fold"] / "model-last").is_dir()
     assert output.with_suffix(".md").read_text(encoding="utf8").startswith("|")
 
+    table = tmp_path / "variants.md"
+    result = runner.invoke(app, ["cv-ner-table", str(output), f"tiny=width 16={output}", "--output", str(table)])
+    assert result.exit_code == 0, result.output
+    header, _, by_file, by_name = table.read_text(encoding="utf8").splitlines()
+    cells = [cell.strip() for cell in by_file.strip("|").split("|")]
+    assert cells[0] == "cv" and cells[1] == "4"
+    assert by_name.startswith("| tiny=width 16 |")
+    mean_f = sum(report["summary"]["entity_f"]) / 2
+    assert cells[2].startswith(f"{mean_f:.3f} ± ")
+    assert cells[3] == f"{report['summary']['best_step']} ({report['summary']['mean_curve'][str(report['summary']['best_step'])]:.3f})"
+
 
 def test_cv_ner_without_folds_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(app, ["cv-ner", str(CONFIG), str(tmp_path)])
     assert result.exit_code == 1
     assert "No folds" in result.output
+
+
+def test_cv_ner_table_names_a_missing_result(tmp_path):
+    result = CliRunner().invoke(app, ["cv-ner-table", f"x={tmp_path / 'none.json'}"])
+    assert result.exit_code == 1
+    assert "none.json" in result.output

@@ -191,6 +191,8 @@ def test_empty_and_whitespace_docs(trained_pretrained):
         ({"pretrained": ["bert"]}, "slovnet_ner, slovnet_morph"),
         ({"pretrained": ["slovnet_ner", "slovnet_ner"]}, "distinct"),
         ({"pretrained_outputs": "logits"}, "pretrained_outputs"),
+        ({"pretrained_skip": True, "pretrained_outputs": "hidden"}, "pretrained_skip"),
+        ({"pretrained_skip": True, "pretrained": ["slovnet_morph"]}, "pretrained_skip"),
     ],
 )
 def test_bad_settings_are_named(settings, message):
@@ -203,3 +205,55 @@ def test_v1_architecture_still_builds():
     nlp = spacy.blank("ru")
     ner = nlp.add_pipe("bilstm_ner", config={"model": SMALL_NER_MODEL})
     assert ner.model.attrs["pretrained"] == []
+
+
+def test_encoders_read_whole_documents_and_the_bilstm_sentences(trained_pretrained):
+    ner = trained_pretrained.get_pipe("bilstm_ner")
+    doc = trained_pretrained.make_doc("Пушкин родился в Москве. Лермонтов родился там же.")
+    for token in doc:
+        token.is_sent_start = token.i in (0, 5)
+    features, _ = ner.model.get_ref("featurizer")([doc], False)
+    assert features.seq_lengths.tolist() == [5, len(doc) - 5]
+    assert features.context_lengths.tolist() == [len(doc)]
+
+
+def test_a_sentence_reads_its_neighbours_through_the_encoder_only():
+    """The first sentence's last token changes with the next sentence's first token when the
+    pretrained encoder reads across the boundary, and not without it."""
+
+    def last_token_state(nlp, second_sentence):
+        doc = nlp.make_doc(f"Пушкин родился в Москве . {second_sentence} родился там же .")
+        for token in doc:
+            token.is_sent_start = token.i in (0, 5)
+        model = nlp.get_pipe("bilstm_ner").model
+        features = model.get_ref("featurizer").predict([doc])
+        return model.get_ref("encoder").predict(features)[4]
+
+    for pretrained, reads_across in ((["slovnet_ner"], True), ([], False)):
+        nlp = spacy.blank("ru")
+        nlp.add_pipe("bilstm_ner", config={"model": pretrained_model(pretrained=pretrained)})
+        examples = make_ner_examples(nlp)
+        nlp.initialize(lambda: examples)
+        a, b = last_token_state(nlp, "Лермонтов"), last_token_state(nlp, "Газпром")
+        assert (not numpy.allclose(a, b)) == reads_across
+
+
+def test_skip_gives_the_output_layer_slovnets_tag_scores():
+    nlp = spacy.blank("ru")
+    nlp.add_pipe("bilstm_ner", config={"model": pretrained_model(pretrained_skip=True)})
+    examples = make_ner_examples(nlp)
+    nlp.initialize(lambda: examples)
+    model = nlp.get_pipe("bilstm_ner").model
+    width = SMALL_NER_MODEL["width"]
+    assert model.get_ref("output_layer").get_dim("nI") == width + len(slovnet.NER_TAGS)
+    doc = nlp.make_doc("Александр Пушкин родился в Москве.")
+    features = model.get_ref("featurizer").predict([doc])
+    outputs = model.get_ref("encoder").predict(features)
+    module = model.get_ref("encoder").shims[0]._model
+    encoder = module.context_encoders[0]
+    words = torch.as_tensor(features.word_index)
+    vectors, found = module.vectors.lookup(torch.as_tensor(features.vector_keys))
+    with torch.no_grad():
+        taps = encoder.embed_words(vectors, found, torch.as_tensor(features.shape_ids))
+        states = encoder(taps, words.unsqueeze(1), torch.ones_like(words.unsqueeze(1), dtype=torch.bool))[:, 0]
+    numpy.testing.assert_allclose(outputs[:, width:], states[:, -len(slovnet.NER_TAGS) :].numpy(), atol=1e-5)

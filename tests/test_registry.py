@@ -1,45 +1,47 @@
-"""Everything is reachable by name, from the decorators and from the installed entry points."""
+"""Everything is reachable by name, from the decorators and from the installed entry points.
+
+The entry points are read from the installed distribution's metadata, so one added to
+setup.py is covered without editing this file (after `pip install -e .`).
+"""
 import subprocess
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import distribution
 
 import pytest
 from spacy.util import registry
 
 import spacy_ru_nn  # noqa: F401
 
-ARCHITECTURES = ["spacy-ru-nn.BiLSTMTagger.v1"]
-FACTORIES = ["bilstm_ner"]
-CALLBACKS = ["spacy-ru-nn.torch_threads.v1", "spacy-ru-nn.russian_like_num.v1"]
-AUGMENTERS = ["spacy-ru-nn.mention_replacement.v1"]
-
-
-@pytest.mark.parametrize("name", ARCHITECTURES)
-def test_architectures_registered(name):
-    assert registry.architectures.get(name)
-
-
-@pytest.mark.parametrize("name", CALLBACKS)
-def test_callbacks_registered(name):
-    assert registry.callbacks.get(name)
-
-
-@pytest.mark.parametrize("name", AUGMENTERS)
-def test_augmenters_registered(name):
-    assert registry.augmenters.get(name)
-
-
-@pytest.mark.parametrize(
-    "group,name",
-    [("spacy_factories", n) for n in FACTORIES]
-    + [("spacy_architectures", n) for n in ARCHITECTURES]
-    + [("spacy_callbacks", n) for n in CALLBACKS]
-    + [("spacy_augmenters", n) for n in AUGMENTERS],
+DISTRIBUTION = distribution("spacy-ru-nn")
+ENTRY_POINTS = sorted(
+    (ep for ep in DISTRIBUTION.entry_points if ep.group.startswith("spacy_")), key=lambda ep: (ep.group, ep.name)
 )
-def test_entry_points_installed(group, name):
-    found = {ep.name: ep for ep in entry_points(group=group)}
-    assert name in found, f"{name} missing from the {group} entry points: reinstall with pip install -e ."
-    assert found[name].load()
+# spaCy's registries by entry point group: each reads the group "spacy_" + its name.
+REGISTRIES = {f"spacy_{name}": name for name in registry.get_registry_names()}
+
+
+def test_the_distribution_declares_entry_points():
+    groups = {ep.group for ep in ENTRY_POINTS}
+    assert {"spacy_factories", "spacy_architectures", "spacy_callbacks", "spacy_scorers", "spacy_augmenters"} <= groups
+
+
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS, ids=lambda ep: f"{ep.group}:{ep.name}")
+def test_entry_point_loads_the_function_its_registry_holds(entry_point):
+    assert entry_point.group in REGISTRIES, f"{entry_point.group} is not a spaCy registry group"
+    assert registry.get(REGISTRIES[entry_point.group], entry_point.name) is entry_point.load()
+
+
+@pytest.mark.parametrize("group", sorted(REGISTRIES))
+def test_every_registered_function_has_an_entry_point(group):
+    """A function the plugin registers but does not declare would work in tests (the
+    decorator runs on import) and fail for a user loading a package without importing us."""
+    declared = {ep.name for ep in ENTRY_POINTS if ep.group == group}
+    ours = {
+        name
+        for name, function in getattr(registry, REGISTRIES[group]).get_all().items()
+        if getattr(function, "__module__", "").startswith("spacy_ru_nn")
+    }
+    assert ours <= declared, f"add to setup.py entry_points[{group!r}]: {sorted(ours - declared)}"
 
 
 def test_factory_found_without_importing_the_plugin():

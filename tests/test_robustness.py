@@ -1,4 +1,4 @@
-"""Issue 6, reliability: hostile inputs, broken model files, several processes, determinism, GPU.
+"""Reliability: hostile inputs, broken model files, several processes, determinism, GPU.
 
 Both pipelines are tiny models trained in fixtures (a few seconds); nothing here reads the real
 corpora. The 10,000-text battery through one and two processes is marked `slow` (--slow).

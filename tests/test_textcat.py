@@ -7,29 +7,12 @@ from spacy.training import Example
 from spacy.util import load_model_from_config
 from thinc.api import Config
 
-from conftest import HAM, SPAM
+from conftest import HAM, SMALL_TEXTCAT_MODEL, SPAM
 from spacy_ru_nn.components.textcat import BoWTextCategorizer
 from spacy_ru_nn.scorers import decide, textcat_score
 
 
-# Small sizes keep the tests fast; no SHAPE features, so that unknown words add nothing.
-SMALL_MODEL = {
-    "@architectures": "spacy-ru-nn.BoWPerceptron.v2",
-    "features": "vocab",
-    "n_buckets": 0,
-    "min_df": 1,
-    "ngram_range": [1, 2],
-    "lowercase": True,
-    "token_attrs": [],
-    "char_ngram_range": None,
-    "weighting": "tfidf",
-    "sublinear_tf": False,
-    "hidden_width": 16,
-    "depth": 1,
-    "activation": "relu",
-    "init": "default",
-    "nO": None,
-}
+SMALL_MODEL = SMALL_TEXTCAT_MODEL
 
 
 def make_examples(nlp: Language, data=None):

@@ -7,6 +7,7 @@ from spacy.tokens import DocBin
 from wasabi import msg
 
 from ..corpora.factru import CorpusFormatError, convert_folder, fold_documents, split_documents
+from ..tokenizer import RazdelTokenizer
 from ._app import convert_app
 
 
@@ -20,13 +21,21 @@ def convert_factru(
     seed: int = typer.Option(0, help="Seed of the document-level train/dev split and the folds"),
     n_folds: int = typer.Option(3, help="Cross-validation folds of the devset, by document, for cv-ner (0: none)"),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed records (counted) instead of stopping"),
+    tokenizer: str = typer.Option(
+        "razdel", help="'razdel' (the NER configs' tokenizer, spacy-ru-nn.RazdelTokenizer.v1) or 'spacy' (spaCy's Russian one)"
+    ),
 ) -> None:
     """devset -> train + held-out dev (split by document, seeded); testset -> test.
 
-    devset.spacy holds all devset documents, for the final fit once model selection has
+    Documents are tokenized as the pipeline that trains on them will tokenize (razdel for the
+    NER configs), so that gold entities fall on its token boundaries. devset.spacy holds all devset documents, for the final fit once model selection has
     chosen the training schedule; folds/fold_K/{train,dev}.spacy are for `cv-ner`.
     """
     nlp = spacy.blank("ru")
+    if tokenizer == "razdel":
+        nlp.tokenizer = RazdelTokenizer(nlp.vocab)
+    elif tokenizer != "spacy":
+        msg.fail(f"--tokenizer {tokenizer!r}: use 'razdel' or 'spacy'", exits=1)
     output_dir.mkdir(parents=True, exist_ok=True)
     try:
         dev_docs, dev_stats = convert_folder(nlp, source / "devset", skip_bad=skip_bad)

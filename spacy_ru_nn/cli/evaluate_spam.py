@@ -11,7 +11,15 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 from wasabi import msg
 
-from ..spam_metrics import binary_metrics, plot_curves, read_gold, spacy_spam_scores, spam_threshold, throughput
+from ..spam_metrics import (
+    binary_metrics,
+    plot_curves,
+    read_gold,
+    sklearn_metrics,
+    spacy_spam_scores,
+    spam_threshold,
+    throughput,
+)
 from ._app import app
 
 
@@ -26,6 +34,10 @@ def evaluate_spam(
     threshold: Optional[float] = typer.Option(None, help="Override the component's threshold"),
 ) -> None:
     """Accuracy, P/R/F1, ROC AUC, MCC and confusion matrix for spam, plus spaCy's scores."""
+    try:
+        sklearn_metrics()
+    except ImportError as err:
+        msg.fail("evaluate-spam needs scikit-learn", str(err), exits=1)
     torch.set_num_threads(1)
     nlp = spacy.load(model)
     texts, y_true = read_gold(data_path, nlp)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Tuple, TypeVar, Union
 
 import srsly
-from spacy.util import SimpleFrozenList
+from spacy.util import SimpleFrozenList, get_minor_version
 
 from ..about import __version__
 
@@ -22,11 +22,11 @@ def major_minor(version: str) -> Tuple[int, int]:
     version (str): The version.
     RETURNS (Tuple[int, int]): Its first two numeric parts.
     """
-    parts = str(version).split(".")
-    try:
-        return int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
-    except ValueError:
-        raise ValueError(f"Unreadable spacy-ru-nn version {version!r}") from None
+    minor = get_minor_version(str(version))
+    if minor is None:
+        raise ValueError(f"Unreadable spacy-ru-nn version {version!r}")
+    major, minor = minor.split(".")
+    return int(major), int(minor)
 
 
 def check_written_version(cfg: Dict[str, Any], name: str, source: Union[str, Path]) -> None:

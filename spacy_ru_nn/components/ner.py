@@ -17,6 +17,7 @@ from thinc.types import Floats2d, Ints1d
 from ..about import __version__
 from ..layers.crf import crf_from_layer, pad_sequences
 from ..layers.features import sequence_lengths
+from ..layers.resize import grow_tagger_output
 from ..layers.torch_glue import set_torch_dropout_rate, with_torch_averages
 from ..tag_schemes import biluo_to_scheme, check_scheme, decode_spans, tag_names
 from .compat import VERSION_KEY, CheckedLoading
@@ -24,7 +25,7 @@ from .compat import VERSION_KEY, CheckedLoading
 default_model_config = """
 [model]
 @architectures = "spacy-ru-nn.BiLSTMTagger.v2"
-width = 256
+width = 128
 depth = 1
 attrs = ["PREFIX", "SUFFIX", "SHAPE"]
 rows = [1000, 5000, 500]
@@ -43,9 +44,10 @@ crf = true
 gazetteers = []
 lexicon = true
 inference_precision = "auto"
-pretrained = []
+pretrained = ["slovnet_ner"]
 pretrained_outputs = "both"
-fine_tune_pretrained = false
+fine_tune_pretrained = true
+pretrained_skip = true
 """
 DEFAULT_NER_MODEL = Config().from_str(default_model_config)["model"]
 
@@ -106,22 +108,30 @@ class BiLSTMEntityRecognizer(CheckedLoading, TrainablePipe):
         return tag_names(self.labels, self.cfg["tag_scheme"])
 
     def add_label(self, label: str) -> int:
+        """Add a label; on a trained model the output layer and CRF grow, keeping the rows
+        of the labels it knows.
+
+        label (str): The label to add.
+        RETURNS (int): 0 if the label is already present, otherwise 1.
+        """
         if not isinstance(label, str):
             raise ValueError(Errors.E187)
         if label in self.labels:
             return 0
-        self._allow_extra_label()
+        old_tags = self.tags
         self.cfg["labels"] = sorted([*self.labels, label])
+        grow_tagger_output(self.model, old_tags, self.tags)
         self.vocab.strings.add(label)
         return 1
 
-    def _allow_extra_label(self) -> None:
-        output_layer = self.model.get_ref("output_layer")
-        if output_layer.has_dim("nO"):
-            raise ValueError(
-                f"Cannot add a label to the initialized component '{self.name}': its output "
-                f"layer is sized for {self.labels}. Add labels before nlp.initialize()."
-            )
+    def _add_new_labels(self, examples: Iterable[Example]) -> None:
+        """Add the gold labels the component does not know yet. A sourced pipeline is not
+        initialized by `spacy train`, so this is where it learns of a new label instead of
+        reading it as missing."""
+        for eg in examples:
+            for ent in eg.reference.ents:
+                if ent.label_ not in self.cfg["labels"]:
+                    self.add_label(ent.label_)
 
     @property
     def uses_crf(self) -> bool:
@@ -180,6 +190,7 @@ class BiLSTMEntityRecognizer(CheckedLoading, TrainablePipe):
         if not any(len(eg.predicted) for eg in examples):
             # Handle cases where there are no tokens in any docs.
             return losses
+        self._add_new_labels(examples)
         set_torch_dropout_rate(self.model, drop)
         set_dropout_rate(self.model, drop)
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])

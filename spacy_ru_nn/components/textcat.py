@@ -5,6 +5,7 @@ The component is spaCy's `TextCategorizer` with three changes that the model nee
 `get_loss` is cross-entropy on the logits instead of squared error on probabilities,
 and empty docs go through the model (a bag of no words scores as the learned prior).
 """
+import warnings
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy
@@ -20,6 +21,7 @@ from thinc.types import Floats2d
 
 from ..about import __version__
 from ..layers.torch_glue import is_built, set_torch_dropout_rate, with_torch_averages
+from ..layers.resize import forget_resized_torch_params, resize_classifier_output
 from ..scorers import decide
 from .compat import VERSION_KEY, CheckedLoading
 
@@ -121,10 +123,51 @@ class BoWTextCategorizer(CheckedLoading, TextCategorizer):
             raise ValueError(f"threshold must be within [0, 1], got {threshold}")
         if any(not weight > 0 for weight in class_weights.values()):
             raise ValueError(f"class_weights must be positive, got {dict(class_weights)}")
+        # A new label grows the output layer of a trained model (spaCy's add_label calls
+        # the model's resize_output) instead of being refused.
+        model.attrs.setdefault("resize_output", resize_classifier_output)
         super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
         self.class_weights = dict(class_weights)
         # The version that wrote the component is saved with it: loading refuses newer ones.
         self.cfg[VERSION_KEY] = __version__
+        self._resized = False
+
+    def add_label(self, label: str) -> int:
+        """Add a label; a trained model's output grows, keeping the rows of its labels.
+
+        Past two labels the task is no longer binary: `positive_label` is dropped and the
+        highest-scoring label wins.
+
+        label (str): The label to add.
+        RETURNS (int): 0 if the label is already present, otherwise 1.
+        """
+        n_labels = len(self.labels)
+        added = super().add_label(label)
+        if added and is_built(self.model):
+            self._resized = True
+        if added and n_labels == 2 and self.cfg.get("positive_label") is not None:
+            warnings.warn(
+                f"[{self.name}] Label {label!r} makes a third label: positive_label "
+                f"{self.cfg['positive_label']!r} and the threshold no longer apply."
+            )
+            self.cfg["positive_label"] = None
+        return added
+
+    def _add_new_labels(self, examples: Iterable[Example]) -> None:
+        """Add the gold labels the component does not know yet. A sourced pipeline is not
+        initialized by `spacy train`, so this is where it learns of a new label instead of
+        failing on it."""
+        for eg in examples:
+            for label in eg.reference.cats:
+                if label not in self.labels:
+                    self.add_label(label)
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        """Update the weights; after a resize, first drop the optimizer state of the old size."""
+        if self._resized:
+            forget_resized_torch_params(self.model, sgd)
+            self._resized = False
+        super().finish_update(sgd)
 
     def predict(self, docs: Iterable[Doc]) -> Floats2d:
         """Score a batch of docs without modifying them.
@@ -180,6 +223,7 @@ class BoWTextCategorizer(CheckedLoading, TextCategorizer):
         self._validate_categories(examples)
         if not examples:
             return losses
+        self._add_new_labels(examples)
         set_dropout_rate(self.model, drop)
         set_torch_dropout_rate(self.model, drop)
         scores, bp_scores = self.model.begin_update([eg.predicted for eg in examples])

@@ -45,7 +45,7 @@ class ConversionStats:
         per_type = ", ".join(f"{label} {n}" for label, n in sorted(self.spans.items()))
         lines = [
             f"{self.docs} documents, {self.kept} entity spans kept ({per_type})",
-            f"{self.expanded} spans did not align to spaCy's Russian tokens and were "
+            f"{self.expanded} spans did not align to the tokens and were "
             f"widened to the enclosing tokens (doc.char_span(alignment_mode='expand'))",
             f"{self.dropped_overlap} spans dropped inside a longer overlapping span",
         ]

@@ -2,6 +2,7 @@
 system of a benchmark and every fold of a cross-validation."""
 import contextlib
 import io
+import json
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -14,7 +15,6 @@ from ..corpora.sms import POSITIVE_LABEL
 from ..spam_metrics import (
     binary_metrics,
     interleaved_throughput,
-    mean_and_sd,
     read_gold,
     spacy_spam_scores,
     spam_threshold,
@@ -25,6 +25,7 @@ from ..training_log import best_evaluation, fresh_log_path, read_training_log
 JSONL_LOGGER = "spacy.ConsoleLogger.v3"
 # The speed ceiling of any spaCy text classifier: the same nlp.pipe with no component run.
 TOKENIZER_ONLY = "spaCy tokenizer only (no model)"
+from ..tables import markdown_table, mean_sd
 
 
 def fold_dirs(folds_dir: Path) -> List[Path]:
@@ -137,6 +138,22 @@ def speed_ratios(systems: Dict[str, Dict[str, Any]], system: str, others: Sequen
     return {other: speed / systems[other]["test"]["messages_per_second"] for other in others}
 
 
+def write_benchmark(
+    systems: Dict[str, Dict[str, Any]], n_folds: int, note: str, output: Path, json_output: Optional[Path]
+) -> None:
+    """Print the spam benchmarks' table and write it as Markdown, with a note on how it was
+    measured, and every number as JSON."""
+    header, rows = benchmark_rows(systems, n_folds)
+    msg.table(rows, header=header, divider=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(markdown_table(header, rows) + "\n" + note + "\n", encoding="utf8")
+    msg.good(f"Saved {output}")
+    if json_output is not None:
+        json_output.parent.mkdir(parents=True, exist_ok=True)
+        json_output.write_text(json.dumps(systems, indent=2), encoding="utf8")
+        msg.good(f"Saved {json_output}")
+
+
 def benchmark_rows(systems: Dict[str, Dict[str, Any]], n_folds: int) -> Tuple[Tuple[str, ...], List[Tuple[str, ...]]]:
     """The spam benchmarks' table: one row per system with its test scores, the folds' mean ±
     sd (when there are folds), its training seconds and messages/s."""
@@ -154,9 +171,7 @@ def benchmark_rows(systems: Dict[str, Dict[str, Any]], n_folds: int) -> Tuple[Tu
             continue
         row = (name, f"{test['f1']:.3f}", f"{test['roc_auc']:.4f}", f"{test['mcc']:.3f}")
         if n_folds:
-            f1_mean, f1_sd = mean_and_sd([m["f1"] for m in result["folds"]])
-            auc_mean, auc_sd = mean_and_sd([m["roc_auc"] for m in result["folds"]])
-            row += (f"{f1_mean:.3f} ± {f1_sd:.3f}", f"{auc_mean:.4f} ± {auc_sd:.4f}")
+            row += (mean_sd([m["f1"] for m in result["folds"]]), mean_sd([m["roc_auc"] for m in result["folds"]], ".4f"))
         row += (f"{test['train_seconds']:.2f}", f"{test['messages_per_second']:,.0f}")
         rows.append(row)
     return header, rows

@@ -1,33 +1,43 @@
 """`ablate-ner`: switch each feature of the NER model on or off in turn, train with the same
-schedule as `train-ner`, score on the testset and print one table; the full model is also
-trained with more seeds, for its mean and spread."""
+schedule as `train-ner`, score on the testset and print one table; the full model and the
+devset-only model (no pretrained encoder) are also trained with more seeds, for their mean and
+spread."""
 import hashlib
 import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from statistics import mean, stdev
 from typing import Any, Dict, List, Optional, Tuple
 
 import typer
 from wasabi import msg
 
 from ..cli._app import app
-from ..tables import markdown_table
+from ..tables import markdown_table, mean_sd
 from ._subprocess import evaluate_in_subprocess, one_thread_env, train_command
 
 MODEL = "components.bilstm_ner.model"
-# name, config overrides (relative to configs/ner.cfg)
+# The license-clean pipeline, trained from its own config and for its own steps
+# (--devset-config, --devset-steps), as `train-ner-devset` trains it.
+DEVSET_ONLY = "devset only (ru_nn_ner_devset: no pretrained encoder)"
+# name, config overrides (relative to configs/ner.cfg: slovnet's NER encoder fine-tuned, its
+# hidden states and tag scores into the BiLSTM, the tag scores also skipping to the output layer)
 VARIANTS: List[Tuple[str, Dict[str, Any]]] = [
     ("full model", {}),
-    ("- navec vectors", {f"{MODEL}.vectors": None, f"{MODEL}.lexicon": False}),
+    (DEVSET_ONLY, {}),
+    ("slovnet NER encoder frozen", {f"{MODEL}.fine_tune_pretrained": False}),
+    ("- tag scores skipping to the output layer", {f"{MODEL}.pretrained_skip": False}),
+    ("slovnet NER encoder: hidden states only", {f"{MODEL}.pretrained_outputs": "hidden", f"{MODEL}.pretrained_skip": False}),
+    ("slovnet NER encoder: tag scores only", {f"{MODEL}.pretrained_outputs": "scores"}),
+    ("+ slovnet morphology encoder", {f"{MODEL}.pretrained": ["slovnet_ner", "slovnet_morph"]}),
+    ("BiLSTM width 256", {f"{MODEL}.width": 256}),
     ("- pymorphy3 grammemes", {f"{MODEL}.morphology": False}),
     ("- CRF (softmax per token)", {f"{MODEL}.crf": False}),
     ("- precomputed lexicon", {f"{MODEL}.lexicon": False}),
-    ("+ character CNN", {f"{MODEL}.char_filters": 64}),
-    ("+ name gazetteers", {f"{MODEL}.gazetteers": ["first", "last"]}),
     ("IO tags instead of BIO", {"components.bilstm_ner.tag_scheme": "IO"}),
 ]
+# Variants trained with every seed, for their mean and spread.
+SEEDED = ("full model", DEVSET_ONLY)
 LABELS = ("PER", "LOC", "ORG")
 
 
@@ -47,17 +57,21 @@ def ablate_ner(
     ),
     training_dir: Path = typer.Option(Path("training/ablation"), help="Where the variants are trained"),
     steps: int = typer.Option(1000, help="Training steps on the whole devset (as train-ner)"),
-    seeds: str = typer.Option("0,1,2", help="Seeds of the full model; the variants use the first"),
+    seeds: str = typer.Option("0,1,2", help="Seeds of the full and the devset-only model; the other variants use the first"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Markdown table (and .json beside it)"),
     reuse: bool = typer.Option(
         True, help="Reuse a variant already trained in training_dir with the same config, data and command"
     ),
     jobs: int = typer.Option(1, help="Trainings at once, one CPU thread each (evaluation runs one at a time)"),
+    devset_config: Path = typer.Option(
+        Path("configs/ner_devset_only.cfg"), help="Config of the devset-only variant", exists=True, dir_okay=False
+    ),
+    devset_steps: Optional[int] = typer.Option(None, help="Training steps of the devset-only variant (default: --steps)"),
 ) -> None:
     """Train every variant, evaluate it on the testset, and print one table."""
     seed_list = _seeds(seeds)
     runs: List[Tuple[str, int, Dict[str, Any]]] = [(name, seed_list[0], overrides) for name, overrides in VARIANTS]
-    runs += [("full model", seed, {}) for seed in seed_list[1:]]
+    runs += [(name, seed, overrides) for name, overrides in VARIANTS if name in SEEDED for seed in seed_list[1:]]
 
     def out_dir(name: str, seed: int) -> Path:
         return training_dir / (_slug(name) if seed == seed_list[0] else f"{_slug(name)}-seed{seed}")
@@ -65,8 +79,13 @@ def ablate_ner(
     def train(run: Tuple[str, int, Dict[str, Any]]) -> None:
         name, seed, overrides = run
         directory = out_dir(name, seed)
-        cmd = train_command(config, directory, corpus / "devset.spacy", corpus / "dev.spacy", steps, {**overrides, "system.seed": seed})
-        recipe = training_recipe(cmd, config, corpus / "devset.spacy")
+        variant_config, variant_steps = config, steps
+        if name == DEVSET_ONLY:
+            variant_config, variant_steps = devset_config, devset_steps or steps
+        cmd = train_command(
+            variant_config, directory, corpus / "devset.spacy", corpus / "dev.spacy", variant_steps, {**overrides, "system.seed": seed}
+        )
+        recipe = training_recipe(cmd, variant_config, corpus / "devset.spacy")
         if reuse and (directory / "model-last").exists() and read_recipe(directory) == recipe:
             return
         msg.info(f"Training '{name}' (seed {seed})")
@@ -84,8 +103,9 @@ def ablate_ner(
     header = ("variant", "entity F", "IO F PER", "IO F LOC", "IO F ORG", "words/s")
     rows = [_row(name, [results[f"{name} (seed {seed_list[0]})"]]) for name, _ in VARIANTS]
     if len(seed_list) > 1:
-        full = [results[f"full model (seed {seed})"] for seed in seed_list]
-        rows.append(_row(f"full model, seeds {', '.join(map(str, seed_list))}", full))
+        for name in SEEDED:
+            seeded = [results[f"{name} (seed {seed})"] for seed in seed_list]
+            rows.append(_row(f"{name}, seeds {', '.join(map(str, seed_list))}", seeded))
     msg.table(rows, header=header, divider=True)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -114,16 +134,10 @@ def read_recipe(directory: Path) -> Optional[Dict[str, Any]]:
 
 def _row(name: str, results: List[Dict]) -> Tuple[str, ...]:
     """One table row; over several runs, mean ± sd of every score."""
-
-    def cell(values: List[float], fmt: str = ".3f") -> str:
-        if len(values) == 1:
-            return format(values[0], fmt)
-        return f"{mean(values):{fmt}} ± {stdev(values):{fmt}}"
-
     token = [r["token_io"]["per_type"] for r in results]
     return (
         name,
-        cell([r["entity"]["ents_f"] for r in results]),
-        *(cell([t.get(label, {}).get("f", 0.0) for t in token]) for label in LABELS),
-        cell([r["words_per_second"] for r in results], ",.0f"),
+        mean_sd([r["entity"]["ents_f"] for r in results]),
+        *(mean_sd([t.get(label, {}).get("f", 0.0) for t in token]) for label in LABELS),
+        mean_sd([r["words_per_second"] for r in results], ",.0f"),
     )

@@ -11,9 +11,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import typer
+from spacy.cli._util import parse_config_overrides
 from wasabi import msg
 
 from ..cli._app import app
@@ -105,7 +106,7 @@ def benchmark_ner_one(
     if system == SLOVNET:
         docs, load_seconds, seconds, size = _run_slovnet(texts, vocab)
     else:
-        config = dict(parse_override(override) for override in overrides)
+        config = parse_config_overrides([f"--{override}" for override in overrides], env_var=None)
         docs, load_seconds, seconds, size = _run_spacy(system, texts, config)
     n_words = sum(len(doc) for doc in gold)
     seen = read_training_mentions(train_path) if train_path is not None else None
@@ -184,16 +185,6 @@ def benchmark_ner(
     if json_output is not None:
         json_output.parent.mkdir(parents=True, exist_ok=True)
         json_output.write_text(json.dumps(results, indent=2), encoding="utf8")
-
-
-def parse_override(override: str) -> Tuple[str, Any]:
-    """'section.key=value' -> (key, value), the value read as JSON where it parses, as spaCy's
-    CLI reads its overrides."""
-    key, _, value = override.partition("=")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
 
 
 def median_run(runs: List[Dict]) -> Dict:

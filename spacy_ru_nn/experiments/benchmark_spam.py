@@ -1,6 +1,5 @@
 """`benchmark-spam`: nn_textcat against spaCy's TextCatBOW and two scikit-learn baselines, on the
 same split and folds, in one run."""
-import json
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -14,8 +13,14 @@ from wasabi import msg
 
 from ..cli._app import app
 from ..spam_metrics import binary_metrics, read_gold
-from ..tables import markdown_table
-from ._spam_training import TOKENIZER_ONLY, benchmark_rows, fold_dirs, measure_speeds, speed_ratios, train_and_score_spacy
+from ._spam_training import (
+    TOKENIZER_ONLY,
+    fold_dirs,
+    measure_speeds,
+    speed_ratios,
+    train_and_score_spacy,
+    write_benchmark,
+)
 
 NN_TEXTCAT = "nn_textcat (BoWPerceptron)"
 TEXTCAT_BOW = "spaCy textcat (TextCatBOW.v3)"
@@ -54,8 +59,6 @@ def benchmark_spam(
     msg.text("Timing every system on the test messages, in turns ...")
     measure_speeds(systems, pipelines, texts, sklearn_predictors)
     ratios = speed_ratios(systems, NN_TEXTCAT, [TEXTCAT_BOW, TOKENIZER_ONLY])
-    header, rows = benchmark_rows(systems, len(folds))
-    msg.table(rows, header=header, divider=True)
     speed_note = (
         f"nn_textcat reads {ratios[TEXTCAT_BOW]:.2f}x TextCatBOW's msgs/s and "
         f"{ratios[TOKENIZER_ONLY]:.0%} of the tokenizer alone"
@@ -63,19 +66,13 @@ def benchmark_spam(
     msg.info(speed_note)
     systems[NN_TEXTCAT]["test"]["speed_ratios"] = ratios
     note = (
-        f"\nTest: the duplicate-aware 70/15/15 split; {len(folds)}-fold: the duplicate-aware folds "
+        f"Test: the duplicate-aware 70/15/15 split; {len(folds)}-fold: the duplicate-aware folds "
         "(mean ± sd). spaCy pipelines early-stop on dev; sklearn fits the same train part. "
         "msgs/s: `nlp.pipe` on raw texts (tokenization included) or sklearn vectorize + "
         "predict, one thread, every system timed in turns, best of 5; the tokenizer row is the "
-        f"same `nlp.pipe` with the component disabled. {speed_note}.\n"
+        f"same `nlp.pipe` with the component disabled. {speed_note}."
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(markdown_table(header, rows) + note, encoding="utf8")
-    msg.good(f"Saved {output}")
-    if json_output is not None:
-        json_output.parent.mkdir(parents=True, exist_ok=True)
-        json_output.write_text(json.dumps(systems, indent=2), encoding="utf8")
-        msg.good(f"Saved {json_output}")
+    write_benchmark(systems, len(folds), note, output, json_output)
 
 
 def _sklearn_systems() -> Dict[str, Callable[[], Any]]:

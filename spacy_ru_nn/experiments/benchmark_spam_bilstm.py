@@ -4,7 +4,6 @@ each pooling, on the same split and folds, in one run.
     python -m spacy_ru_nn benchmark-spam-bilstm configs/spam.cfg configs/spam_textcatbow.cfg \\
         configs/spam_bilstm.cfg corpus/spam --output metrics/spam_bilstm_benchmark.md
 """
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -14,8 +13,7 @@ from wasabi import msg
 
 from ..cli._app import app
 from ..layers.bilstm_classifier import POOLINGS
-from ..tables import markdown_table
-from ._spam_training import benchmark_rows, fold_dirs, measure_speeds, train_and_score_spacy
+from ._spam_training import fold_dirs, measure_speeds, train_and_score_spacy, write_benchmark
 
 
 @app.command("benchmark-spam-bilstm")
@@ -63,17 +61,9 @@ def benchmark_spam_bilstm(
         test = systems[name]["test"]
         msg.good(f"{name}: test F1 {test['f1']:.3f}, AUC {test['roc_auc']:.4f}, {test['train_seconds']:.1f} s")
     measure_speeds(systems, pipelines, texts)
-    header, rows = benchmark_rows(systems, len(folds))
-    msg.table(rows, header=header, divider=True)
-    output.parent.mkdir(parents=True, exist_ok=True)
     note = (
-        f"\nTest: the duplicate-aware 70/15/15 split; {len(folds)}-fold: the duplicate-aware folds "
+        f"Test: the duplicate-aware 70/15/15 split; {len(folds)}-fold: the duplicate-aware folds "
         "(mean ± sd). Every system early-stops on dev. msgs/s: `nlp.pipe` on raw texts "
-        "(tokenization included), one torch thread, every system timed in turns, best of 5.\n"
+        "(tokenization included), one torch thread, every system timed in turns, best of 5."
     )
-    output.write_text(markdown_table(header, rows) + note, encoding="utf8")
-    msg.good(f"Saved {output}")
-    if json_output is not None:
-        json_output.parent.mkdir(parents=True, exist_ok=True)
-        json_output.write_text(json.dumps(systems, indent=2), encoding="utf8")
-        msg.good(f"Saved {json_output}")
+    write_benchmark(systems, len(folds), note, output, json_output)

@@ -8,8 +8,8 @@ import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from statistics import mean, stdev
-from typing import Any, Dict, List, Optional
+from statistics import mean
+from typing import Any, Dict, Optional
 
 import srsly
 import typer
@@ -17,7 +17,7 @@ from spacy.cli._util import parse_config_overrides
 from wasabi import msg
 
 from ..cli._app import app
-from ..tables import markdown_table
+from ..tables import markdown_table, mean_sd
 from ._subprocess import evaluate_in_subprocess, one_thread_env, train_command
 
 LABELS = ("PER", "LOC", "ORG")
@@ -34,10 +34,6 @@ def _train_fold(config: Path, fold_dir: Path, out_dir: Path, steps: int, eval_fr
 def _curve(scores_path: Path) -> Dict[int, float]:
     # ConsoleLogger.v3 writes scores as percentages.
     return {row["step"]: row["scores"]["ents_f"] / 100 for row in srsly.read_jsonl(scores_path) if row["step"]}
-
-
-def _mean_sd(values: List[float]) -> str:
-    return f"{mean(values):.3f} ± {stdev(values) if len(values) > 1 else 0.0:.3f}"
 
 
 @app.command(
@@ -71,11 +67,11 @@ def cv_ner(
     mean_curve = {step: mean(f["curve"][step] for f in folds) for step in steps_seen}
     best_step = max(mean_curve, key=lambda step: (round(mean_curve[step], 4), -step))
     entity_f = [f["entity"]["ents_f"] for f in folds]
-    rows = [("entity F (micro)", _mean_sd(entity_f))]
+    rows = [("entity F (micro)", mean_sd(entity_f))]
     for label in LABELS:
-        rows.append((f"entity F {label}", _mean_sd([f["entity"]["ents_per_type"].get(label, {}).get("f", 0.0) for f in folds])))
+        rows.append((f"entity F {label}", mean_sd([f["entity"]["ents_per_type"].get(label, {}).get("f", 0.0) for f in folds])))
     for label in LABELS:
-        rows.append((f"token-IO F {label}", _mean_sd([f["token_io"]["per_type"].get(label, {}).get("f", 0.0) for f in folds])))
+        rows.append((f"token-IO F {label}", mean_sd([f["token_io"]["per_type"].get(label, {}).get("f", 0.0) for f in folds])))
     rows.append(("best mean dev F step", f"{best_step} ({mean_curve[best_step]:.3f})"))
     header = (f"{len(folds)}-fold at {steps} steps", "mean ± sd")
     msg.table(rows, header=header, divider=True)

@@ -14,6 +14,7 @@ from spacy.cli._util import parse_config_overrides
 from wasabi import msg
 
 from ..cli._app import app
+from ..tables import markdown_table
 from ..spam_metrics import best_f1_threshold, binary_metrics, mean_and_sd, read_gold, spacy_spam_scores
 from ._spam_training import fold_dirs, train_and_test_spacy
 
@@ -64,3 +65,30 @@ def cv_spam(
 
 def _summary(per_fold: List[Dict[str, Any]]) -> Dict[str, Dict[str, float]]:
     return {key: dict(zip(("mean", "sd"), mean_and_sd([m[key] for m in per_fold]))) for key in SUMMARY_KEYS}
+
+
+@app.command("cv-spam-table")
+def cv_spam_table(
+    results: List[str] = typer.Argument(..., help="cv-spam --output JSON files as NAME=FILE, one per configuration"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Markdown table"),
+) -> None:
+    """One row per cross-validated configuration: the folds' F1, ROC AUC and MCC (mean ± sd),
+    F1 at the threshold chosen on each fold's dev slice (when cv-spam measured it) and the
+    mean training seconds, so that every screened change reads against the same folds."""
+    header = ("configuration", "F1", "ROC AUC", "MCC", "F1 at dev threshold", "train s")
+    rows = []
+    for item in results:
+        name, _, path = item.rpartition("=")
+        result = json.loads(Path(path).read_text(encoding="utf8"))
+        summary = result["summary"]
+        cells = [f"{summary[key]['mean']:.4f} ± {summary[key]['sd']:.4f}" for key in ("f1", "roc_auc", "mcc")]
+        at_threshold = result.get("dev_threshold", {}).get("summary", {}).get("f1")
+        cells.append(f"{at_threshold['mean']:.4f} ± {at_threshold['sd']:.4f}" if at_threshold else "–")
+        seconds = [fold["train_seconds"] for fold in result["folds"]]
+        cells.append(f"{sum(seconds) / len(seconds):.0f}")
+        rows.append((name or Path(path).stem, *cells))
+    msg.table(rows, header=header, divider=True)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(markdown_table(header, rows), encoding="utf8")
+        msg.good(f"Saved {output}")

@@ -16,6 +16,7 @@ from wasabi import msg
 from ..cli._app import app
 from ..components.textcat import BoWTextCategorizer
 from ..corpora.sms import POSITIVE_LABEL
+from ..spam_metrics import pyplot
 
 
 def _attention_component(nlp: Language) -> BoWTextCategorizer:
@@ -39,11 +40,7 @@ def plot_attention(
 ) -> None:
     """Draw the attention weights over the words of a few test messages: which words made
     the classifier call a message spam."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     torch.set_num_threads(1)
     nlp = spacy.load(model)
     textcat = _attention_component(nlp)

@@ -220,6 +220,21 @@ class BoWPerceptron(torch.nn.Module):
             if table is not None:
                 torch.nn.init.normal_(table.weight, std=table.embedding_dim**-0.5)
 
+    def grow_logits(self, grow: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
+        """Replace the weights that end in the logits (the bag tables and their bias, in a
+        model without hidden layers) with `grow(weight, axis)`, the labels' axis grown."""
+        if self.depth:
+            raise ValueError("grow_logits is for models without hidden layers; resize `output` instead")
+        for table in (self.embed, self.char_embed):
+            if table is not None:
+                table.weight = torch.nn.Parameter(grow(table.weight, 1))
+                table.embedding_dim = table.weight.shape[1]
+        self.embed_bias = torch.nn.Parameter(grow(self.embed_bias, 0))
+        if self.char_embed is not None:
+            # The cached word vectors have the old width; the new table needs the hook again.
+            self.char_embed.weight.register_hook(self._drop_word_vectors)
+            self._vectors = None
+
     def config(self) -> Dict[str, Any]:
         """The constructor arguments, written next to the weights (init is spent by then)."""
         return {

@@ -58,6 +58,7 @@ class TokenFeatures:
     vector_keys: Ints1d  # (n_words,) int64 view of each word's LOWER hash, for the vector table
     shape_ids: Optional[Ints1d]  # (n_words,) slovnet token shape ids, for its pretrained encoders
     seq_lengths: Ints1d  # lengths of the sequences the BiLSTM reads (docs cut into windows)
+    context_lengths: Optional[Ints1d]  # sequences the pretrained encoders read: whole docs, cut into windows
     doc_lengths: List[int]
 
     @property
@@ -226,19 +227,19 @@ def _grammeme_index() -> Dict[str, int]:
     return {g: i for i, g in enumerate(GRAMMEMES)}
 
 
-def sequence_lengths(docs: Sequence[Doc], window: int) -> numpy.ndarray:
+def sequence_lengths(docs: Sequence[Doc], window: int, by_sentence: bool = True) -> numpy.ndarray:
     """Cut each doc into the sequences the BiLSTM reads.
 
-    Sentences when the doc has them (a `sentencizer` before the tagger, or gold boundaries),
-    which keeps the recurrence short and batches wide; then no piece is longer than `window`
-    tokens, which bounds memory on huge documents.
+    Sentences when the doc has them (a sentence splitter before the tagger, or gold
+    boundaries) and `by_sentence`, which keeps the recurrence short and batches wide; then no
+    piece is longer than `window` tokens, which bounds memory on huge documents.
     """
     lengths: List[int] = []
     for doc in docs:
         n = len(doc)
         if not n:
             continue
-        if doc.has_annotation("SENT_START"):
+        if by_sentence and doc.has_annotation("SENT_START"):
             starts = numpy.flatnonzero(doc.to_array(SENT_START).astype(numpy.int64) == 1)
             bounds = numpy.concatenate([[0], starts[starts > 0], [n]])
             pieces = numpy.diff(bounds).tolist()
@@ -376,6 +377,7 @@ def featurize_forward(
         vector_keys=lowers.view(numpy.int64),
         shape_ids=shape_ids,
         seq_lengths=sequence_lengths(docs, model.attrs["window"]),
+        context_lengths=sequence_lengths(docs, model.attrs["window"], by_sentence=False) if model.attrs["use_shapes"] else None,
         doc_lengths=doc_lengths,
     )
     return features, lambda d_features: []

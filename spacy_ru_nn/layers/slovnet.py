@@ -208,9 +208,13 @@ class SlovnetEncoder(nn.Module):
         self.requires_grad_(trainable)
 
     @property
+    def n_scores(self) -> int:
+        """Tag scores at the end of each token's states."""
+        return self.head.out_features if self.head is not None else 0
+
+    @property
     def width(self) -> int:
-        scores = self.head.out_features if self.head is not None else 0
-        return scores + (CHANNELS[-1] if self.include_hidden else 0)
+        return self.n_scores + (CHANNELS[-1] if self.include_hidden else 0)
 
     def load_pack(self, pack: SlovnetPack, unknown_vector: numpy.ndarray) -> None:
         """Copy a pack's weights in (at initialize)."""

@@ -16,7 +16,8 @@ from .vectors import load_navec_table, load_navec_words
 
 
 def TorchTokenEncoder(module: BiLSTMTokenEncoder) -> Model[TokenFeatures, Floats2d]:
-    """Wrap the encoder eagerly: its size comes from the config, so loading needs no init (P1)."""
+    """Wrap the encoder eagerly: its size comes from the config, so loading needs no init, and
+    no wrapper appears in `initialize` that a saved pipeline lacks (spaCy #8319)."""
     return PyTorchWrapper_v2(
         module,
         convert_inputs=convert_encoder_inputs,
@@ -38,6 +39,7 @@ def convert_encoder_inputs(
         as_tensor(features.vector_keys),
         as_tensor(features.shape_ids),
         torch.as_tensor(features.seq_lengths, dtype=torch.int64),
+        None if features.context_lengths is None else torch.as_tensor(features.context_lengths, dtype=torch.int64),
     )
     # Every input is an id or a fixed feature: nothing to send back.
     return ArgsKwargs(args=args, kwargs={}), lambda d_inputs: []

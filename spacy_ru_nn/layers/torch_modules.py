@@ -1,6 +1,6 @@
 """Pure PyTorch modules. No spaCy or thinc imports here: thinc glue lives in `tagger.py`."""
 from functools import lru_cache
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -181,6 +181,7 @@ class BiLSTMTokenEncoder(nn.Module):
         inference_precision: str = "float32",
         bucket_size: int = 8192,
         context_encoders: Sequence[nn.Module] = (),
+        skip_scores: bool = False,
     ) -> None:
         super().__init__()
         self.bucket_size = bucket_size
@@ -207,6 +208,27 @@ class BiLSTMTokenEncoder(nn.Module):
         context_width = sum(encoder.width for encoder in self.context_encoders)
         self.project_context = nn.Linear(context_width, width, bias=False) if context_width else None
         self.lstm = BiLSTM(width, depth, dropout, inference_precision)
+        # Columns of the context states holding a pretrained tagger's tag scores, which
+        # `skip_scores` appends to the output, past the BiLSTM.
+        self.skip_columns: Optional[Tuple[int, int]] = None
+        if skip_scores:
+            offset = 0
+            for encoder in self.context_encoders:
+                n_scores = getattr(encoder, "n_scores", 0)
+                if n_scores:
+                    self.skip_columns = (offset + encoder.width - n_scores, offset + encoder.width)
+                    break
+                offset += encoder.width
+            else:
+                raise ValueError("skip_scores needs a pretrained encoder that gives tag scores")
+        self.width = width
+
+    @property
+    def output_width(self) -> int:
+        """The BiLSTM's width, plus the skipped tag scores."""
+        if self.skip_columns is None:
+            return self.width
+        return self.width + self.skip_columns[1] - self.skip_columns[0]
 
     def embed(
         self,
@@ -257,13 +279,34 @@ class BiLSTMTokenEncoder(nn.Module):
         return torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.lstm.uses_bfloat16(device_type))
 
     def encode_context(
-        self, word_taps: List[torch.Tensor], words: torch.Tensor, real: torch.Tensor
+        self,
+        table_vectors: torch.Tensor,
+        found: torch.Tensor,
+        shape_ids: torch.Tensor,
+        word_index: torch.Tensor,
+        context_lengths: torch.Tensor,
     ) -> torch.Tensor:
-        """The context encoders' states of padded sequences (time-major), projected to width."""
-        states = torch.cat(
-            [encoder(taps, words, real) for encoder, taps in zip(self.context_encoders, word_taps)], dim=2
-        )
-        return self.project_context(self.dropout(states.float()))
+        """The context encoders' states of every token: (n_tokens, context width).
+
+        They read `context_lengths` sequences (whole documents, cut into windows), not the
+        BiLSTM's sentences: slovnet's encoders were trained on running text, and a sentence's
+        first and last tokens read their neighbours across the boundary.
+        """
+        device = word_index.device
+        positions: List[torch.Tensor] = []
+        outputs: List[torch.Tensor] = []
+        # One autocast region for the whole batch, so that weights are cast once.
+        with self.context_precision(device.type):
+            word_taps = [encoder.embed_words(table_vectors, found, shape_ids) for encoder in self.context_encoders]
+            for _, padded, real in padded_groups(context_lengths, self.bucket_size, device):
+                states = torch.cat(
+                    [encoder(taps, word_index[padded], real) for encoder, taps in zip(self.context_encoders, word_taps)],
+                    dim=2,
+                )
+                positions.append(padded[real])
+                outputs.append(states[real])
+        states = torch.cat(outputs).float()
+        return states.new_empty((word_index.shape[0], states.shape[1])).index_copy(0, torch.cat(positions), states)
 
     def forward(
         self,
@@ -274,40 +317,49 @@ class BiLSTMTokenEncoder(nn.Module):
         vector_keys: Optional[torch.Tensor],
         shape_ids: Optional[torch.Tensor],
         lengths: torch.Tensor,
+        context_lengths: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         vectors = found = None
         if self.vectors is not None:
             table_vectors, found = self.vectors.lookup(vector_keys)
             vectors = torch.where(found.unsqueeze(1), table_vectors, self.vectors.oov.expand_as(table_vectors))
         tokens = self.embed(hash_ids, word_index, char_ids, morph, vectors)
-        word_taps = []
+        context = None
         if self.project_context is not None:
-            with self.context_precision(tokens.device.type):
-                word_taps = [encoder.embed_words(table_vectors, found, shape_ids) for encoder in self.context_encoders]
-        starts = torch.cumsum(lengths, 0) - lengths
+            context_lengths = lengths if context_lengths is None else context_lengths
+            context = self.encode_context(table_vectors, found, shape_ids, word_index, context_lengths)
+            tokens = tokens + self.project_context(self.dropout(context))
+        tokens = torch.relu(tokens)
         positions: List[torch.Tensor] = []
         outputs: List[torch.Tensor] = []
-        for group in length_buckets(lengths.tolist(), self.bucket_size):
-            group_lengths = lengths[group]
-            # (longest, n_seqs) token positions, time-major; padding repeats a sequence's first
-            # token, which the BiLSTM reads only after the real ones.
-            steps = torch.arange(int(group_lengths[0])).unsqueeze(1)
-            real = steps < group_lengths.unsqueeze(0)
-            group_starts = starts[group].unsqueeze(0)
-            padded = torch.where(real, group_starts + steps, group_starts)
-            padded, real = padded.to(tokens.device), real.to(tokens.device)
-            inputs = tokens[padded]
-            if self.project_context is not None:
-                with self.context_precision(tokens.device.type):
-                    context = self.encode_context(word_taps, word_index[padded], real)
-                inputs = inputs + context
-            hidden = self.lstm(torch.relu(inputs), group_lengths)
+        for group_lengths, padded, real in padded_groups(lengths, self.bucket_size, tokens.device):
+            hidden = self.lstm(tokens[padded], group_lengths)
             positions.append(padded[real])
             outputs.append(hidden[real])
         flat_positions = torch.cat(positions)
         hidden = torch.cat(outputs)
-        output = hidden.new_empty(hidden.shape).index_copy(0, flat_positions, hidden)
-        return self.dropout(output)
+        output = self.dropout(hidden.new_empty(hidden.shape).index_copy(0, flat_positions, hidden))
+        if self.skip_columns is not None and context is not None:
+            start, stop = self.skip_columns
+            output = torch.cat([output, context[:, start:stop]], dim=1)
+        return output
+
+
+def padded_groups(
+    lengths: torch.Tensor, bucket_size: int, device: torch.device
+) -> Iterator[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Sequences of a flat token batch (one after the other, `lengths` long) in groups of
+    similar length: (lengths, positions, real) per group, where positions (longest, n_seqs) are
+    time-major indices into the flat batch and real marks the tokens. Padding repeats a
+    sequence's first token, which a recurrent layer reads only after the real ones."""
+    starts = torch.cumsum(lengths, 0) - lengths
+    for group in length_buckets(lengths.tolist(), bucket_size):
+        group_lengths = lengths[group]
+        steps = torch.arange(int(group_lengths[0])).unsqueeze(1)
+        real = steps < group_lengths.unsqueeze(0)
+        group_starts = starts[group].unsqueeze(0)
+        padded = torch.where(real, group_starts + steps, group_starts)
+        yield group_lengths, padded.to(device), real.to(device)
 
 
 def length_buckets(lengths: Sequence[int], bucket_size: int) -> List[List[int]]:

@@ -1,0 +1,99 @@
+"""`--engine ray`: the units as a Ray Dataset, annotated by a fixed pool of actors that each
+load the pipeline once, on a local Ray instance or a running cluster (`--address`).
+
+Each actor call reads one unit from the input files, annotates it, writes its shard (an
+atomic rename, so a retried call replaces it) and returns the unit's summary; the driver
+commits the summaries to the manifest as they stream back. Ray retries the call of an actor
+that dies, on a restarted actor, and never returns a unit's summary twice; the manifest is the
+only record of what is done. There is no Read or Write operator: those need a CPU of their
+own, and a pool that holds every CPU with them waits forever (ray-project/ray#44687).
+
+Needs the `ray` extra: `pip install spacy-ru-nn[ray]`.
+"""
+import json
+import os
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy
+
+from .annotator import ShardSettings, UnitAnnotator
+from .inputs import Unit
+
+Commit = Callable[[Dict[str, Any]], None]
+# A fixed pool starts on its first ready actor (ray-project/ray#60124): wait for all of them,
+# so that every worker takes units from the start, for at most this long.
+ACTOR_START_TIMEOUT_S = 600
+
+
+class RayUnitAnnotator:
+    """The Ray Data UDF: the pipeline is loaded here, from its name or path, never sent
+    pickled (explosion/spaCy#13506: "buffer source array is read-only")."""
+
+    def __init__(self, pipeline: str, settings: ShardSettings):
+        import torch
+
+        # One thread per actor: each has one CPU. First, before torch runs anything.
+        torch.set_num_threads(1)
+        import spacy
+
+        nlp = spacy.load(pipeline)
+        # Loading a pipeline can set torch's global thread count (its config's callbacks).
+        if torch.get_num_threads() != 1:
+            torch.set_num_threads(1)
+        self.annotator = UnitAnnotator(nlp, settings)
+
+    def __call__(self, batch: Dict[str, numpy.ndarray]) -> Dict[str, numpy.ndarray]:
+        summaries = [json.dumps(self.annotator.annotate(Unit.from_json(str(unit)))) for unit in batch["unit"]]
+        return {"summary": numpy.array(summaries, dtype=object)}
+
+
+def run_ray(pipeline: str, settings: ShardSettings, units: Sequence[Unit], commit: Commit, workers: int = 1,
+            address: Optional[str] = None, no_progress_timeout_s: Optional[float] = None) -> None:
+    """Annotate `units` with `workers` actors and commit each summary as it arrives.
+
+    address (Optional[str]): A running cluster ("auto", "HOST:PORT"); None starts a local
+        instance for this run, unless this process already joined one (`ray.init`).
+    no_progress_timeout_s (Optional[float]): Fail instead of waiting longer than this for
+        any unit to finish.
+    """
+    import ray
+    from ray.data import ActorPoolStrategy, DataContext
+
+    started_ray = False
+    if not ray.is_initialized():
+        options: Dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if address:
+            options["address"] = address
+        else:
+            # A local instance: as many CPUs as workers even on a smaller machine (they then
+            # share cores), rather than actors that never start.
+            options["num_cpus"] = max(os.cpu_count() or 1, workers)
+        ray.init(**options)
+        started_ray = True
+    try:
+        context = DataContext.get_current()
+        context.enable_progress_bars = False
+        context.print_on_execution_start = False
+        context.wait_for_min_actors_s = ACTOR_START_TIMEOUT_S
+        if no_progress_timeout_s is not None:
+            context.execution_no_progress_timeout_s = no_progress_timeout_s
+        items: List[Dict[str, str]] = [{"unit": unit.to_json()} for unit in units]
+        # One block per unit: a map task takes a whole block, so a block of many units would
+        # go to one actor.
+        dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+            RayUnitAnnotator,
+            fn_constructor_kwargs={"pipeline": pipeline, "settings": settings},
+            batch_size=1,
+            # Two units in flight per actor (Ray's default): the next one waits at the actor
+            # instead of being dispatched after each finishes.
+            compute=ActorPoolStrategy(size=workers),
+            num_cpus=1,
+        )
+        for row in dataset.iter_rows():
+            commit(json.loads(row["summary"]))
+    finally:
+        if started_ray:
+            ray.shutdown()
+
+
+__all__ = ["RayUnitAnnotator", "run_ray"]

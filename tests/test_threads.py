@@ -1,0 +1,73 @@
+"""Loading a pipeline leaves torch's thread count alone; training pins it through a config
+value the user can see and change."""
+from pathlib import Path
+
+import pytest
+import spacy
+import torch
+from spacy.util import load_config, load_model_from_config, registry
+
+from conftest import HAM, SPAM, make_ner_examples
+
+CONFIGS = Path(__file__).parent.parent / "configs"
+TINY = {
+    "ner.cfg": {
+        "components.bilstm_ner.model.width": 16,
+        "components.bilstm_ner.model.vectors": None,
+        "components.bilstm_ner.model.lexicon": False,
+        "components.bilstm_ner.model.pretrained": [],
+    },
+    "spam.cfg": {},
+    "spam_bilstm.cfg": {"components.textcat.model.width": 8},
+}
+
+
+@pytest.fixture
+def other_thread_count():
+    """A thread count no config sets, restored afterwards (conftest runs the tests on one)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    yield 3
+    torch.set_num_threads(before)
+
+
+def initialized_pipeline(config_name: str):
+    config = load_config(CONFIGS / config_name, overrides=TINY[config_name])
+    nlp = load_model_from_config(config, auto_fill=True)
+    if config_name == "ner.cfg":
+        examples = make_ner_examples(nlp)
+    else:
+        from spacy.training import Example
+
+        examples = [
+            Example.from_dict(nlp.make_doc(text), {"cats": {"spam": float(label == "spam"), "ham": float(label == "ham")}})
+            for texts, label in ((SPAM, "spam"), (HAM, "ham"))
+            for text in texts
+        ]
+    nlp.initialize(lambda: examples)
+    return nlp
+
+
+@pytest.mark.parametrize("config_name", sorted(TINY))
+def test_spacy_load_leaves_torch_threads_alone(config_name, other_thread_count, tmp_path):
+    initialized_pipeline(config_name).to_disk(tmp_path / "pipeline")
+    assert torch.get_num_threads() == other_thread_count
+    nlp = spacy.load(tmp_path / "pipeline")
+    nlp("Александр Пушкин родился в Москве.")
+    assert torch.get_num_threads() == other_thread_count
+
+
+def test_threads_at_load_are_a_config_value_the_user_sets(other_thread_count, tmp_path):
+    initialized_pipeline("spam.cfg").to_disk(tmp_path / "pipeline")
+    hook = {"@callbacks": "spacy-ru-nn.torch_threads.v1", "n_threads": 1}
+    spacy.load(tmp_path / "pipeline", config={"nlp": {"before_creation": hook}})
+    assert torch.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("config_name", sorted(TINY) + ["ner_devset_only.cfg", "ner_finetune.cfg"])
+def test_training_runs_on_the_configured_threads(config_name, other_thread_count):
+    hook = load_config(CONFIGS / config_name)["training"]["before_update"]
+    assert hook == {"@callbacks": "spacy-ru-nn.training_torch_threads.v1", "n_threads": 1}
+    before_update = registry.resolve({"hook": hook})["hook"]
+    before_update(spacy.blank("en"), {"step": 0, "epoch": 0})
+    assert torch.get_num_threads() == 1
