@@ -11,6 +11,7 @@ TINY_NER = {
     "components.bilstm_ner.model.vectors": None,
     "components.bilstm_ner.model.lexicon": False,
     "components.bilstm_ner.model.pretrained": [],
+    "components.bilstm_ner.model.pretrained_skip": False,
 }
 
 

@@ -12,6 +12,7 @@ TINY = [
     "--components.bilstm_ner.model.width", "16",
     "--components.bilstm_ner.model.vectors", "null",
     "--components.bilstm_ner.model.pretrained", "[]",
+    "--components.bilstm_ner.model.pretrained_skip", "false",
     "--components.bilstm_ner.model.lexicon", "false",
     "--components.bilstm_ner.model.char_filters", "0",
     "--training.batcher.size", "50",

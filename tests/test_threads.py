@@ -16,6 +16,7 @@ TINY = {
         "components.bilstm_ner.model.vectors": None,
         "components.bilstm_ner.model.lexicon": False,
         "components.bilstm_ner.model.pretrained": [],
+        "components.bilstm_ner.model.pretrained_skip": False,
     },
     "spam.cfg": {},
     "spam_bilstm.cfg": {"components.textcat.model.width": 8},
