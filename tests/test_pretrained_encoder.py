@@ -123,6 +123,9 @@ def pretrained_model(**settings):
         "@architectures": "spacy-ru-nn.BiLSTMTagger.v2",
         "char_filters": 0,
         "pretrained": ["slovnet_ner"],
+        # Stated, not left to the component's defaults (which add_pipe merges in).
+        "fine_tune_pretrained": False,
+        "pretrained_skip": False,
         **settings,
     }
 
