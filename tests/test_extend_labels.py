@@ -199,7 +199,6 @@ def test_spacy_train_sourcing_a_trained_textcat_learns_the_new_label(tmp_path):
         "training.max_steps": 30,
         "training.eval_frequency": 10,
         "training.dropout": 0.0,
-        "training.optimizer.learn_rate": 0.01,
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
