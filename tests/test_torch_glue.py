@@ -7,7 +7,7 @@ from spacy.lang.en import English
 from spacy.training import Example
 from thinc.api import Adam
 
-from conftest import HAM, SPAM
+from conftest import HAM, SMALL_TEXTCAT_MODEL, SPAM
 from spacy_ru_nn.layers.bow import BoWPerceptron
 from spacy_ru_nn.layers.torch_glue import (
     is_built,
@@ -17,22 +17,7 @@ from spacy_ru_nn.layers.torch_glue import (
     torch_module,
 )
 
-BOW = {
-    "@architectures": "spacy-ru-nn.BoWPerceptron.v2",
-    "features": "vocab",
-    "n_buckets": 0,
-    "min_df": 1,
-    "ngram_range": [1, 2],
-    "lowercase": True,
-    "token_attrs": [],
-    "char_ngram_range": None,
-    "weighting": "tfidf",
-    "sublinear_tf": False,
-    "hidden_width": 16,
-    "depth": 2,
-    "activation": "relu",
-    "init": "default",
-}
+BOW = {**SMALL_TEXTCAT_MODEL, "depth": 2}
 BILSTM = {
     "@architectures": "spacy-ru-nn.BiLSTMClassifier.v1",
     "attrs": ["LOWER", "SHAPE"],
