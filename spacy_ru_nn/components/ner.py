@@ -1,6 +1,6 @@
 """`bilstm_ner`: named entities from per-token tags predicted by a PyTorch BiLSTM."""
 from itertools import islice
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 import torch
@@ -18,7 +18,7 @@ from ..about import __version__
 from ..layers.crf import crf_from_layer, pad_sequences
 from ..layers.features import sequence_lengths
 from ..layers.resize import grow_tagger_output
-from ..layers.torch_glue import set_torch_dropout_rate, with_torch_averages
+from ..layers.torch_glue import UsesTorchAverages, set_torch_dropout_rate
 from ..tag_schemes import biluo_to_scheme, check_scheme, decode_spans, tag_names
 from .compat import VERSION_KEY, CheckedLoading
 
@@ -74,7 +74,7 @@ def make_bilstm_ner(
     return BiLSTMEntityRecognizer(nlp.vocab, model, name, tag_scheme=tag_scheme, scorer=scorer)
 
 
-class BiLSTMEntityRecognizer(CheckedLoading, TrainablePipe):
+class BiLSTMEntityRecognizer(CheckedLoading, UsesTorchAverages, TrainablePipe):
     """Tag each token (IO or BIO) and decode the tags into non-overlapping `doc.ents`."""
 
     factory_name = "bilstm_ner"
@@ -233,14 +233,6 @@ class BiLSTMEntityRecognizer(CheckedLoading, TrainablePipe):
         flat = numpy.concatenate([d_emissions[:n, i] for i, n in enumerate(seq_lengths)])
         d_flat = numpy.split(flat, numpy.cumsum([len(doc) for doc in docs])[:-1])
         return float(loss.item()), [self.model.ops.asarray2f(d) for d in d_flat]
-
-    def use_params(self, params: Dict) -> Iterator[None]:
-        """Swap in the optimizer's averages, the torch encoder's included.
-
-        A generator, not a context manager, as `Language.use_params` drives it with `next`.
-        """
-        with self.model.use_params(with_torch_averages(self.model, params)):
-            yield
 
     def initialize(
         self,

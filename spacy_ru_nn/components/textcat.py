@@ -6,7 +6,7 @@ The component is spaCy's `TextCategorizer` with three changes that the model nee
 and empty docs go through the model (a bag of no words scores as the learned prior).
 """
 import warnings
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 from spacy.errors import Errors
@@ -20,7 +20,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from ..about import __version__
-from ..layers.torch_glue import is_built, set_torch_dropout_rate, with_torch_averages
+from ..layers.torch_glue import UsesTorchAverages, is_built, set_torch_dropout_rate
 from ..layers.resize import forget_resized_torch_params, resize_classifier_output
 from ..scorers import decide
 from .compat import VERSION_KEY, CheckedLoading
@@ -90,7 +90,7 @@ def make_nn_textcat(
     )
 
 
-class BoWTextCategorizer(CheckedLoading, TextCategorizer):
+class BoWTextCategorizer(CheckedLoading, UsesTorchAverages, TextCategorizer):
     """Single-label text classifier on `spacy-ru-nn.BoWPerceptron.v2` (or any model of
     `layers/text_classifier.py`, such as `spacy-ru-nn.BiLSTMClassifier.v1`).
 
@@ -264,14 +264,6 @@ class BoWTextCategorizer(CheckedLoading, TextCategorizer):
         weights = (truths * label_weights).sum(axis=1, keepdims=True)
         loss = -float((weights * truths * xp.log(xp.clip(scores, 1e-7, 1.0))).sum()) / n
         return loss, weights * (scores - truths) / n
-
-    def use_params(self, params: Dict) -> Iterator[None]:
-        """Swap in the optimizer's averages, those of the torch weights included.
-
-        A generator, not a context manager, as `Language.use_params` drives it with `next`.
-        """
-        with self.model.use_params(with_torch_averages(self.model, params)):
-            yield
 
     def initialize(
         self,

@@ -125,8 +125,21 @@ def with_torch_averages(model: Model, params: Dict) -> Dict:
     return translated
 
 
+class UsesTorchAverages:
+    """Mixin for pipes whose model holds torch weights: `use_params` swaps in the optimizer's
+    averages of the torch weights too, not only of the thinc layers."""
+
+    model: Model
+
+    def use_params(self, params: Dict) -> Iterator[None]:
+        """A generator, not a context manager, as `Language.use_params` drives it with `next`."""
+        with self.model.use_params(with_torch_averages(self.model, params)):
+            yield
+
+
 __all__ = [
     "ConfigurableModule",
+    "UsesTorchAverages",
     "install_module",
     "is_built",
     "module_deserializer",
