@@ -1,7 +1,8 @@
 """`benchmark-spam-models`: the lecture's text classifiers on the same split and folds, in one
 run: logistic regression; 1, 2 and 3 hidden layers with ReLU and with tanh; and, for the
 shipped shape, SGD against Adam and a zero start against a random one. Each is the shipped
-config (configs/spam.cfg) with only that setting changed, trained with early stopping on dev.
+config (configs/spam.cfg) with only that setting changed, keeping the checkpoint with the best
+dev score.
 
     python -m spacy_ru_nn benchmark-spam-models configs/spam.cfg corpus/spam --jobs 2 \\
         --output metrics/spam_models.md --json metrics/spam_models.json
@@ -136,9 +137,9 @@ def benchmark_spam_models(
     header, rows = model_rows(results, len(folds))
     msg.table(rows, header=header, divider=True)
     note = (
-        f"\nEach row is {config_path.name} with only the named setting changed, trained with early "
-        f"stopping on dev. Test: the duplicate-aware 70/15/15 split; {len(folds)}-fold: the "
-        "duplicate-aware folds (mean ± sd). Epoch: the epoch of the kept model (model-best) on "
+        f"\nEach row is {config_path.name} with only the named setting changed, keeping the "
+        "checkpoint with the best dev score. Test: the duplicate-aware 70/15/15 split; "
+        f"{len(folds)}-fold: the duplicate-aware folds (mean ± sd). Epoch: the epoch of the kept model (model-best) on "
         "the split, and its mean over the folds. Train s: the split's training, one thread.\n"
     )
     output.parent.mkdir(parents=True, exist_ok=True)
