@@ -67,7 +67,7 @@ def benchmark_spam(
     systems[NN_TEXTCAT]["test"]["speed_ratios"] = ratios
     note = (
         f"Test: the duplicate-aware 70/15/15 split; {len(folds)}-fold: the duplicate-aware folds "
-        "(mean ± sd). spaCy pipelines early-stop on dev; sklearn fits the same train part. "
+        "(mean ± sd). spaCy pipelines keep their best dev checkpoint; sklearn fits the same train part. "
         "msgs/s: `nlp.pipe` on raw texts (tokenization included) or sklearn vectorize + "
         "predict, one thread, every system timed in turns, best of 5; the tokenizer row is the "
         f"same `nlp.pipe` with the component disabled. {speed_note}."
