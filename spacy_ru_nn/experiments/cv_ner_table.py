@@ -6,20 +6,15 @@ selection reads this table; the testset is not in it.
 """
 import json
 from pathlib import Path
-from statistics import mean, stdev
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import typer
 from wasabi import msg
 
 from ..cli._app import app
-from ..tables import markdown_table
+from ..tables import markdown_table, mean_sd
 
 LABELS = ("PER", "LOC", "ORG")
-
-
-def _mean_sd(values: Sequence[float]) -> str:
-    return f"{mean(values):.3f} ± {stdev(values) if len(values) > 1 else 0.0:.3f}"
 
 
 def cv_row(name: str, result: Dict) -> List[str]:
@@ -28,12 +23,12 @@ def cv_row(name: str, result: Dict) -> List[str]:
     curve = {int(step): score for step, score in summary["mean_curve"].items()}
     best = int(summary["best_step"])
     per_type = [
-        _mean_sd([fold["token_io"]["per_type"].get(label, {}).get("f", 0.0) for fold in folds]) for label in LABELS
+        mean_sd([fold["token_io"]["per_type"].get(label, {}).get("f", 0.0) for fold in folds]) for label in LABELS
     ]
     return [
         name,
         str(summary["steps"]),
-        _mean_sd(summary["entity_f"]),
+        mean_sd(summary["entity_f"]),
         f"{best} ({curve[best]:.3f})",
         *per_type,
     ]
