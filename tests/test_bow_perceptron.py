@@ -10,7 +10,7 @@ from thinc.api import fix_random_seed
 
 from conftest import HAM, SPAM
 from spacy_ru_nn.layers.bow import BoWPerceptron
-from spacy_ru_nn.layers.ngrams import KeyTable
+from spacy_ru_nn.layers.ngrams import KeyTable, LexemeColumns, bag_of_ngrams
 from spacy_ru_nn.layers.torch_glue import torch_module
 from test_textcat import SMALL_MODEL, make_examples, train_nlp
 
@@ -237,3 +237,80 @@ def test_cached_word_vectors_follow_every_weight_change():
         averaged = [doc.cats for doc in nlp.pipe(texts)]
     assert averaged != trained
     assert [doc.cats for doc in nlp.pipe(texts)] == trained
+
+
+LEXEME_TEXTS = SPAM + HAM + ["", "  \n ", "Hi  there\t!", "FREE free Free", "Straße ЖУК 12:30 http://x.y"]
+
+
+@pytest.mark.parametrize("token_attrs", [["SHAPE"], ["SHAPE", "PREFIX", "SUFFIX"], []])
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_featurizer_reads_lexeme_attributes_as_to_array_does(token_attrs, lowercase):
+    """One to_array(ORTH) per doc and a table of lexeme attributes give the very keys that
+    to_array of every column gives, in any batch."""
+    nlp = English()
+    docs = [nlp.make_doc(text) for text in LEXEME_TEXTS]
+    fast = bag_of_ngrams((1, 2), lowercase, token_attrs, (2, 4))
+    slow = bag_of_ngrams((1, 2), lowercase, token_attrs, (2, 4))
+    assert isinstance(fast.attrs["lexemes"], LexemeColumns)
+    slow.attrs["lexemes"] = None
+    for size in (1, 3, len(docs)):
+        for start in range(0, len(docs), size):
+            a, b = fast.predict(docs[start : start + size]), slow.predict(docs[start : start + size])
+            assert a.n_docs == b.n_docs
+            for x, y in ((a.keys, b.keys), (a.doc_ids, b.doc_ids), (a.words.keys, b.words.keys), (a.words.doc_ids, b.words.doc_ids)):
+                assert numpy.array_equal(x, y)
+
+
+def test_token_level_attributes_are_read_from_the_doc():
+    # A token's POS (or NORM) is its own, not its word's: no lexeme table then.
+    assert bag_of_ngrams((1, 1), True, ["POS"]).attrs["lexemes"] is None
+    assert bag_of_ngrams((1, 1), True, ["NORM"]).attrs["lexemes"] is None
+
+
+def test_lexeme_table_is_not_saved_copied_or_kept_for_another_vocab(monkeypatch):
+    import copy
+    import pickle
+
+    import spacy_ru_nn.layers.ngrams as ngrams
+
+    nlp = English()
+    featurizer = bag_of_ngrams((1, 2), True, ["SHAPE"])
+    featurizer.predict([nlp.make_doc(text) for text in SPAM])
+    table = featurizer.attrs["lexemes"]
+    assert len(table.table) > 0
+    assert len(copy.deepcopy(featurizer).attrs["lexemes"].table) == 0
+    assert len(pickle.loads(pickle.dumps(table)).table) == 0
+    featurizer.from_bytes(featurizer.to_bytes())
+    assert featurizer.attrs["lexemes"] is table and len(table.table) == 0
+    other = English()
+    featurizer.predict([nlp.make_doc("one two")])
+    featurizer.predict([other.make_doc("three")])
+    assert table.vocab is other.vocab and len(table.table) == 1
+    # Full: it starts over, and the keys stay right.
+    monkeypatch.setattr(ngrams, "MAX_CACHED_LEXEMES", 5)
+    docs = [nlp.make_doc(text) for text in SPAM]
+    fresh = bag_of_ngrams((1, 2), True, ["SHAPE"])
+    fresh.attrs["lexemes"] = None
+    for doc in docs:
+        assert numpy.array_equal(featurizer.predict([doc]).keys, fresh.predict([doc]).keys)
+        assert len(table.table) <= 5 + len(doc)
+
+
+def test_prediction_leaves_training_mode_to_updates():
+    """Inference runs the module in eval mode without switching back; an update trains with
+    dropout again, and predictions after it are those of a fresh copy."""
+    nlp = train_nlp(steps=2)
+    module = module_of(nlp)
+    before = [nlp(text).cats for text in SPAM]
+    assert not module.training
+    seen = []
+    hook = module.register_forward_pre_hook(lambda mod, args, kwargs: seen.append(mod.training), with_kwargs=True)
+    nlp.update(make_examples(nlp), sgd=nlp.create_optimizer(), drop=0.5)
+    nlp(SPAM[0])
+    hook.remove()
+    assert seen == [True, False]
+    assert [nlp(text).cats for text in SPAM] != before
+    other = English()
+    other.add_pipe("nn_textcat", config={"model": SMALL_MODEL})
+    other.from_bytes(nlp.to_bytes())
+    assert [other(text).cats for text in SPAM] == [nlp(text).cats for text in SPAM]

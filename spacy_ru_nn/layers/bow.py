@@ -33,7 +33,7 @@ from thinc.api import ArgsKwargs, Model, xp2torch
 from thinc.shims import PyTorchShim
 from thinc.types import Floats2d
 
-from .ngrams import BagOfNgrams, KeyTable, TokenWords, count_pairs, offsets_of, ragged_take
+from .ngrams import BagOfNgrams, GrowingArray, KeyTable, TokenWords, count_pairs, offsets_of, ragged_take
 from .text_classifier import install_classifier, n_labels_from, n_logits
 
 WEIGHTINGS = ("count", "binary", "tfidf")
@@ -60,27 +60,6 @@ def check_hyperparameters(*, weighting: str, activation: str, depth: int, init: 
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
 
 
-class _Growing:
-    """A numpy array that grows at the end, doubling its capacity."""
-
-    def __init__(self, dtype: str) -> None:
-        self._data = numpy.zeros(64, dtype=dtype)
-        self._size = 0
-
-    def extend(self, values: numpy.ndarray) -> None:
-        end = self._size + len(values)
-        if end > len(self._data):
-            grown = numpy.zeros(max(end, 2 * len(self._data)), dtype=self._data.dtype)
-            grown[: self._size] = self._data[: self._size]
-            self._data = grown
-        self._data[self._size : end] = values
-        self._size = end
-
-    @property
-    def values(self) -> numpy.ndarray:
-        return self._data[: self._size]
-
-
 class WordCharNgrams:
     """The character n-gram features of the distinct words seen so far: for each word (a row,
     found by its key), its n-gram ids in the module's char vocabulary, their weights and the
@@ -97,11 +76,11 @@ class WordCharNgrams:
     def clear(self) -> None:
         self.generation += 1
         self.table = KeyTable()
-        self.starts = _Growing("int64")
-        self.lengths = _Growing("int64")
-        self.sq_norms = _Growing("float64")
-        self.ids = _Growing("int64")
-        self.weights = _Growing("float32")
+        self.starts = GrowingArray("int64")
+        self.lengths = GrowingArray("int64")
+        self.sq_norms = GrowingArray("float64")
+        self.ids = GrowingArray("int64")
+        self.weights = GrowingArray("float32")
 
     def rows(self, words: TokenWords) -> numpy.ndarray:
         """The row of each token's word, adding the words not seen before."""
@@ -531,13 +510,15 @@ def convert_bag_inputs(
     else:
         keys = bag.keys.view("int64")
     rows = module.sparse_rows(keys, bag.doc_ids, bag.n_docs)
-    args = tuple(xp2torch(array, device=shim.device) for array in rows)
+    # shim.device walks the module's parameters: ask once.
+    device = shim.device
+    args = tuple(xp2torch(array, device=device) for array in rows)
     kwargs = {}
     if module.n_char_features:
         if bag.words is None:
             raise ValueError("This BoWPerceptron was trained with character n-grams: set char_ngram_range.")
         chars = module.char_rows(bag.words, bag.n_docs, is_train)
-        kwargs = {name: xp2torch(array, device=shim.device) for name, array in chars.items()}
+        kwargs = {name: xp2torch(array, device=device) for name, array in chars.items()}
     # Integer features have no gradient to pass back.
     return ArgsKwargs(args=args, kwargs=kwargs), lambda d_inputs: []
 

@@ -3,7 +3,11 @@ helpers its model runs on (key tables, counting, ragged gathers).
 
 `bag_of_ngrams` turns a batch of `Doc`s into one flat array of uint64 keys (word n-grams, plus
 unigrams of extra token attributes such as SHAPE) and the index of the doc each key came from;
-the whole batch is hashed with one `ops.ngrams` call per n, never per message. With character
+the whole batch is hashed with one `ops.ngrams` call per n, never per message. Each doc is read
+with one `Doc.to_array(ORTH)`: the attributes it needs that are the lexeme's (LOWER, SHAPE,
+IS_SPACE, ...) are looked up once per distinct word in a `LexemeColumns` table, since every
+`to_array` column costs about a microsecond per doc, as much as the rest of a short text's
+featurization. With character
 n-grams it also hands over each token's word and a function from words to the keys of their
 character n-grams, so that the model computes those once per distinct word, not per token.
 """
@@ -11,10 +15,11 @@ from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy
-from spacy.attrs import IS_SPACE, LOWER, ORTH
+from spacy.attrs import IS_SPACE, LOWER, ORTH, PREFIX, SHAPE, SUFFIX
 from spacy.strings import StringStore, hash_string
 from spacy.tokens import Doc
-from thinc.api import Model, NumpyOps
+from spacy.vocab import Vocab
+from thinc.api import Model, NumpyOps, deserialize_attr, serialize_attr
 
 from .text_classifier import token_attr_id
 
@@ -24,6 +29,13 @@ MAX_WORD_CHARS = 48
 
 # Featurization always runs on CPU: it starts from Doc arrays, which live in numpy.
 _numpy_ops = NumpyOps()
+
+# Token attributes that are the lexeme's, the same for every token of a word, and the
+# Lexeme property that holds each. NORM is not one: a token's norm can be set on its own.
+LEXEME_ATTRS = {ORTH: "orth", LOWER: "lower", SHAPE: "shape", PREFIX: "prefix", SUFFIX: "suffix", IS_SPACE: "is_space"}
+# Distinct words whose lexeme attributes are kept; past that the table starts over, so a
+# long stream of new words costs time, never unbounded memory.
+MAX_CACHED_LEXEMES = 1 << 18
 
 
 @dataclass
@@ -81,14 +93,17 @@ def bag_of_ngrams(
     # Each extra attribute's values are salted with its own hash, so the shape "xxxx"
     # and the word "xxxx" are different features.
     salts = [numpy.uint64(hash_string(name.upper())) for name in token_attrs]
+    columns = [LOWER if lowercase else ORTH, IS_SPACE, *attr_ids]
     return Model(
         "bag_of_ngrams",
         _bag_of_ngrams_forward,
         attrs={
             "ngram_range": (min_n, max_n),
-            "columns": [LOWER if lowercase else ORTH, IS_SPACE, *attr_ids],
+            "columns": columns,
             "salts": salts,
             "char_ngram_range": char_ngram_range,
+            # None when a column is a token's own (POS, NORM, ...): then docs are read whole.
+            "lexemes": LexemeColumns(columns) if all(c in LEXEME_ATTRS for c in columns) else None,
         },
     )
 
@@ -108,9 +123,8 @@ def _bag_of_ngrams_forward(
     min_n, max_n = model.attrs["ngram_range"]
     columns = model.attrs["columns"]
     char_range = model.attrs.get("char_ngram_range")
-    arrays = [doc.to_array(columns) for doc in docs]
-    lengths = numpy.asarray([len(arr) for arr in arrays], dtype="int64")
-    tokens = numpy.concatenate(arrays) if lengths.sum() else numpy.zeros((0, len(columns)), dtype="uint64")
+    tokens = token_columns(docs, columns, model.attrs.get("lexemes"))
+    lengths = numpy.asarray([len(doc) for doc in docs], dtype="int64")
     # Whitespace tokens are layout, not words: "hi  there" and "hi there" get the same bag.
     is_word = tokens[:, 1] == 0
     tokens = tokens[is_word]
@@ -148,6 +162,98 @@ def _bag_of_ngrams_forward(
     )
     # Integer features have no gradient to pass back.
     return bag, lambda d_bag: []
+
+
+def token_columns(docs: Sequence[Doc], columns: List[int], lexemes: Optional["LexemeColumns"]) -> numpy.ndarray:
+    """The batch's tokens as `Doc.to_array(columns)` of each doc, one doc after the other."""
+    if lexemes is None or not docs:
+        arrays = [doc.to_array(columns) for doc in docs]
+        if not sum(len(array) for array in arrays):
+            return numpy.zeros((0, len(columns)), dtype="uint64")
+        return numpy.concatenate(arrays)
+    orths = [doc.to_array(ORTH) for doc in docs]
+    return lexemes(docs[0].vocab, numpy.concatenate(orths))
+
+
+class LexemeColumns:
+    """Lexeme attributes of each distinct word (ORTH) seen so far, so that a doc is read with
+    one `to_array` column whatever the featurizer needs. Data derived from the vocab, not
+    weights: it is not serialized, and starts over for another vocab."""
+
+    def __init__(self, columns: Sequence[int]) -> None:
+        self.columns = list(columns)
+        self.properties = [LEXEME_ATTRS[column] for column in columns]
+        self.clear(None)
+
+    def clear(self, vocab: Optional[Vocab]) -> None:
+        self.vocab = vocab
+        self.table = KeyTable()
+        self.values = GrowingArray("uint64", width=len(self.properties))
+
+    def __call__(self, vocab: Vocab, orths: numpy.ndarray) -> numpy.ndarray:
+        """The columns of each token (uint64 ORTH keys): as `Doc.to_array(columns)` would give."""
+        if vocab is not self.vocab:
+            self.clear(vocab)
+        keys = orths.view("int64")
+        rows = self.table(keys)
+        missing = rows < 0
+        if missing.any():
+            new = numpy.unique(keys[missing])
+            if len(self.table) + len(new) > MAX_CACHED_LEXEMES:
+                self.clear(vocab)
+                new = numpy.unique(keys)
+                missing = numpy.ones(len(keys), dtype=bool)
+            lexemes = [vocab[key] for key in new.view("uint64").tolist()]
+            columns = [[getattr(lex, name) for name in self.properties] for lex in lexemes]
+            self.values.extend(numpy.asarray(columns, dtype="uint64"))
+            self.table.add(new)
+            rows[missing] = self.table(keys[missing])
+        return self.values.values[rows]
+
+    def __deepcopy__(self, memo: dict) -> "LexemeColumns":
+        # A copy starts empty: the vocab it refers to is not the copy's to duplicate.
+        return LexemeColumns(self.columns)
+
+    def __getstate__(self) -> dict:
+        return {"columns": self.columns}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["columns"])  # type: ignore[misc]
+
+
+@serialize_attr.register(LexemeColumns)
+def _serialize_lexeme_columns(_: LexemeColumns, value: LexemeColumns, name: str, model: Model) -> bytes:
+    # Derived from the vocab: nothing to save.
+    return b""
+
+
+@deserialize_attr.register(LexemeColumns)
+def _deserialize_lexeme_columns(current: LexemeColumns, value: bytes, name: str, model: Model) -> LexemeColumns:
+    current.clear(None)
+    return current
+
+
+class GrowingArray:
+    """A numpy array that grows at the end, doubling its capacity: a vector, or rows of
+    `width` values."""
+
+    def __init__(self, dtype: str, width: Optional[int] = None) -> None:
+        self._data = numpy.zeros((64,) if width is None else (64, width), dtype=dtype)
+        self._size = 0
+
+    def extend(self, values: numpy.ndarray) -> None:
+        end = self._size + len(values)
+        if end > len(self._data):
+            shape = (max(end, 2 * len(self._data)),) + self._data.shape[1:]
+            grown = numpy.zeros(shape, dtype=self._data.dtype)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : end] = values
+        self._size = end
+
+    @property
+    def values(self) -> numpy.ndarray:
+        return self._data[: self._size]
 
 
 def char_ngram_keys(
@@ -268,11 +374,14 @@ def offsets_of(groups: numpy.ndarray, n_groups: int) -> numpy.ndarray:
 
 __all__ = [
     "BagOfNgrams",
+    "GrowingArray",
     "KeyTable",
+    "LexemeColumns",
     "TokenWords",
     "bag_of_ngrams",
     "char_ngram_keys",
     "count_pairs",
     "offsets_of",
     "ragged_take",
+    "token_columns",
 ]

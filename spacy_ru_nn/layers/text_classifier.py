@@ -15,7 +15,7 @@ from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, torch2xp, xp2torch
 from thinc.types import Floats2d
 
-from .torch_glue import install_module, module_deserializer, serialize_module
+from .torch_glue import install_module, module_deserializer, serialize_module, torch_predict
 
 InitFn = Callable[[Model, Optional[List[Doc]], Optional[Floats2d]], None]
 
@@ -75,6 +75,8 @@ def classifier_forward(
     """Featurize, then run the torch wrapper; the gradient stops at the wrapper (docs have none)."""
     featurizer, wrapper = model.layers
     features, _ = featurizer(docs, is_train)
+    if not is_train:
+        return torch_predict(wrapper, features), lambda d_probs: []
     probs, backprop_wrapper = wrapper(features, is_train)
 
     def backprop(d_probs: Floats2d) -> List:

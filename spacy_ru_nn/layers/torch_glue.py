@@ -11,6 +11,10 @@ the caller, and each component would otherwise solve them on its own:
   `module_deserializer(cls)` rebuilds `cls(**config)` before loading the weights.
 * **Dropout**: thinc's `set_dropout_rate` only reaches thinc layers; `set_torch_dropout_rate`
   sets `p` of every `torch.nn.Dropout` inside the model's shims.
+* **Inference**: `PyTorchShim.predict` switches the module to `eval()` and back to `train()`
+  around every call, and each switch walks every submodule; for a batch of short texts that
+  costs more than the forward pass. `torch_predict` leaves the module in eval mode between
+  predictions (the shim's `begin_update` switches it back for training).
 * **Averages**: thinc's optimizer keeps the averages of torch weights under `(shim.id, name)`,
   while `PyTorchShim.use_params` looks for `"pytorch_{shim.id}_{name}"`, so without
   `with_torch_averages` a component's `use_params` silently keeps the current weights.
@@ -87,6 +91,20 @@ def module_deserializer(
     return deserialize
 
 
+def torch_predict(wrapper: Model, X: Any) -> Any:
+    """The output of a PyTorchWrapper layer for X at inference: the wrapper's own input and
+    output conversions around the module in eval mode under `torch.no_grad()`, without
+    switching modes on every call (see the module docstring)."""
+    module = cast(torch.nn.Module, torch_module(wrapper))
+    inputs, _ = wrapper.attrs["convert_inputs"](wrapper, X, False)
+    if module.training:
+        module.eval()
+    with torch.no_grad():
+        outputs = module(*inputs.args, **inputs.kwargs)
+    Y, _ = wrapper.attrs["convert_outputs"](wrapper, (X, outputs), False)
+    return Y
+
+
 def set_torch_dropout_rate(model: Model, drop: Optional[float]) -> None:
     """Set `p` of every torch Dropout in the model: thinc's set_dropout_rate stops at thinc
     layers, so without this training would keep the rate the module was built with."""
@@ -146,6 +164,7 @@ __all__ = [
     "serialize_module",
     "set_torch_dropout_rate",
     "torch_module",
+    "torch_predict",
     "torch_shims",
     "with_torch_averages",
 ]
