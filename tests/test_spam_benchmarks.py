@@ -50,17 +50,35 @@ def test_benchmark_spam(corpus, tmp_path):
         "sklearn CountVectorizer + MultinomialNB",
         "sklearn TF-IDF + LinearSVC",
         "spaCy tokenizer only (no model)",
+        "spaCy tokenizer, docs held in batches (no model)",
     }
-    tokenizer = systems.pop("spaCy tokenizer only (no model)")
-    assert tokenizer["folds"] == [] and tokenizer["test"]["messages_per_second"] > 0
+    for row in ("spaCy tokenizer only (no model)", "spaCy tokenizer, docs held in batches (no model)"):
+        tokenizer = systems.pop(row)
+        assert tokenizer["folds"] == [] and tokenizer["test"]["messages_per_second"] > 0
     for system in systems.values():
         assert_scored(system, n_folds=2)
         assert system["test"]["messages_per_second"] > 0
     ratios = systems["nn_textcat (BoWPerceptron)"]["test"]["speed_ratios"]
-    assert set(ratios) == {"spaCy textcat (TextCatBOW.v3)", "spaCy tokenizer only (no model)"}
+    assert set(ratios) == {
+        "spaCy textcat (TextCatBOW.v3)",
+        "spaCy tokenizer only (no model)",
+        "spaCy tokenizer, docs held in batches (no model)",
+    }
     # The tokenizer alone is the ceiling: a pipeline that also classifies cannot be faster.
     assert 0 < ratios["spaCy tokenizer only (no model)"] < 1.2
+    assert 0 < ratios["spaCy tokenizer, docs held in batches (no model)"] < 1.2
     assert (tmp_path / "training" / "spam" / "fold1" / "model-best").is_dir()
+    # profile-spam times the stages of the pipeline the benchmark trained.
+    profile = tmp_path / "profile.md"
+    model = tmp_path / "training" / "spam" / "split" / "model-best"
+    args = ["profile-spam", str(model), str(corpus / "test.spacy"), "--min-messages", "40", "--repeats", "1", "-o", str(profile)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = [line.split(" | ") for line in profile.read_text("utf8").splitlines() if line.startswith("| ")]
+    stages = {row[0].lstrip("| "): float(row[1]) for row in rows[1:]}
+    assert len(stages) == 5 and all(us > 0 for us in stages.values())
+    assert rows[1][2].strip(" |") == "100%"
+    assert stages["predict (featurizer, lookups, weighting, torch)"] > stages["Doc.to_array(ORTH) of each doc"]
 
 
 def test_benchmark_spam_bilstm_trains_the_chosen_pooling_on_the_chosen_folds(corpus, tmp_path):
@@ -71,8 +89,9 @@ def test_benchmark_spam_bilstm_trains_the_chosen_pooling_on_the_chosen_folds(cor
         "spaCy textcat (TextCatBOW.v3)",
         "nn_textcat (BiLSTM, max pooling)",
         "spaCy tokenizer only (no model)",
+        "spaCy tokenizer, docs held in batches (no model)",
     }
-    del systems["spaCy tokenizer only (no model)"]
+    del systems["spaCy tokenizer only (no model)"], systems["spaCy tokenizer, docs held in batches (no model)"]
     for system in systems.values():
         assert_scored(system, n_folds=1)
     # The pooling override reached the trained pipeline.

@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (register the commands)
     cv_spam,
     plot_attention,
     plot_training,
+    profile_spam,
 )
 
 __all__ = ["app"]

@@ -1,0 +1,74 @@
+"""`profile-spam`: where a message's time goes in `nn_textcat`, stage by stage, next to the
+tokenizer's own time: the table behind what `benchmark-spam`'s speed ratios can and cannot
+reach."""
+import time
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import spacy
+import torch
+import typer
+from spacy.attrs import ORTH
+from wasabi import msg
+
+from ..cli._app import app
+from ..spam_metrics import read_gold
+from ..tables import markdown_table
+
+
+@app.command("profile-spam")
+def profile_spam(
+    model: str = typer.Argument(..., help="A trained nn_textcat pipeline, e.g. training/spam/model-best"),
+    texts_path: Path = typer.Argument(..., help=".spacy DocBin whose texts are timed", exists=True, dir_okay=False),
+    component: str = typer.Option("textcat", "--component", "-c", help="The nn_textcat component's name"),
+    batch_size: int = typer.Option(1000, "--batch-size", help="Docs per batch, as nlp.pipe would hand them over"),
+    min_messages: int = typer.Option(20_000, "--min-messages", help="The texts are repeated to at least this many"),
+    repeats: int = typer.Option(7, "--repeats", help="Turns; the best of them counts"),
+    output: Path = typer.Option(Path("metrics/spam_profile.md"), "--output", "-o", help="Markdown table"),
+) -> None:
+    """Time each stage of nn_textcat on pre-tokenized batches (one thread, the stages timed in
+    turns, best of `repeats`): reading each doc's words (`Doc.to_array`), the featurizer, the
+    whole model, and writing doc.cats, each as µs per message and as a share of the
+    tokenizer's own time per message."""
+    torch.set_num_threads(1)
+    nlp = spacy.load(model)
+    pipe = nlp.get_pipe(component)
+    featurizer = pipe.model.get_ref("featurizer")
+    texts, _ = read_gold(texts_path, nlp)
+    texts = texts * max(1, -(-min_messages // max(len(texts), 1)))
+    docs = [nlp.make_doc(text) for text in texts]
+    batches = [docs[start : start + batch_size] for start in range(0, len(docs), batch_size)]
+    scores = [pipe.predict(batch) for batch in batches]
+
+    def tokenize() -> None:
+        for text in texts:
+            nlp.make_doc(text)
+
+    stages: Dict[str, Callable[[], object]] = {
+        "tokenizer, one doc at a time (the reference)": tokenize,
+        "Doc.to_array(ORTH) of each doc": lambda: [[doc.to_array(ORTH) for doc in batch] for batch in batches],
+        "featurizer (n-gram keys; includes to_array)": lambda: [featurizer.predict(batch) for batch in batches],
+        "predict (featurizer, lookups, weighting, torch)": lambda: [pipe.predict(batch) for batch in batches],
+        "set_annotations (doc.cats)": lambda: [pipe.set_annotations(b, s) for b, s in zip(batches, scores)],
+    }
+    best = {name: float("inf") for name in stages}
+    for _ in range(repeats):
+        for name, run in stages.items():
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    per_message = {name: seconds / len(texts) * 1e6 for name, seconds in best.items()}
+    reference = per_message["tokenizer, one doc at a time (the reference)"]
+    header = ("stage", "µs / message", "of the tokenizer's time")
+    rows: List[tuple] = [(name, f"{us:.2f}", f"{us / reference:.0%}") for name, us in per_message.items()]
+    msg.table(rows, header=header, divider=True)
+    note = (
+        f"`python -m spacy_ru_nn profile-spam {model} {texts_path}`: {len(texts):,} messages in "
+        f"batches of {batch_size}, tokenized beforehand except in the first row; one thread, the "
+        f"stages timed in turns, best of {repeats}. A pipeline that adds x% of the tokenizer's "
+        "time per message reads 1 / (1 + x) of the tokenizer-only speed, before the cost of "
+        "holding a batch of docs (`benchmark-spam`'s batched tokenizer row)."
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(markdown_table(header, rows) + "\n" + note + "\n", encoding="utf8")
+    msg.good(f"Saved {output}")
