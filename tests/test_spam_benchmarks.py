@@ -76,7 +76,7 @@ def test_benchmark_spam(corpus, tmp_path):
     assert result.exit_code == 0, result.output
     rows = [line.split(" | ") for line in profile.read_text("utf8").splitlines() if line.startswith("| ")]
     stages = {row[0].lstrip("| "): float(row[1]) for row in rows[1:]}
-    assert len(stages) == 5 and all(us > 0 for us in stages.values())
+    assert len(stages) == 6 and all(us > 0 for us in stages.values())
     assert rows[1][2].strip(" |") == "100%"
     assert stages["predict (featurizer, lookups, weighting, torch)"] > stages["Doc.to_array(ORTH) of each doc"]
 

@@ -9,6 +9,7 @@ import spacy
 import torch
 import typer
 from spacy.attrs import ORTH
+from spacy.util import minibatch
 from wasabi import msg
 
 from ..cli._app import app
@@ -29,7 +30,8 @@ def profile_spam(
     """Time each stage of nn_textcat on pre-tokenized batches (one thread, the stages timed in
     turns, best of `repeats`): reading each doc's words (`Doc.to_array`), the featurizer, the
     whole model, and writing doc.cats, each as µs per message and as a share of the
-    tokenizer's own time per message."""
+    tokenizer's own time per message; and the tokenizer again with its docs held a batch at a
+    time, as a component holds them."""
     torch.set_num_threads(1)
     nlp = spacy.load(model)
     pipe = nlp.get_pipe(component)
@@ -44,8 +46,14 @@ def profile_spam(
         for text in texts:
             nlp.make_doc(text)
 
+    def tokenize_held() -> None:
+        for batch in minibatch(texts, batch_size):
+            held = [nlp.make_doc(text) for text in batch]
+        del held
+
     stages: Dict[str, Callable[[], object]] = {
         "tokenizer, one doc at a time (the reference)": tokenize,
+        f"tokenizer, docs held {batch_size} at a time": tokenize_held,
         "Doc.to_array(ORTH) of each doc": lambda: [[doc.to_array(ORTH) for doc in batch] for batch in batches],
         "featurizer (n-gram keys; includes to_array)": lambda: [featurizer.predict(batch) for batch in batches],
         "predict (featurizer, lookups, weighting, torch)": lambda: [pipe.predict(batch) for batch in batches],
@@ -64,10 +72,10 @@ def profile_spam(
     msg.table(rows, header=header, divider=True)
     note = (
         f"`python -m spacy_ru_nn profile-spam {model} {texts_path}`: {len(texts):,} messages in "
-        f"batches of {batch_size}, tokenized beforehand except in the first row; one thread, the "
+        f"batches of {batch_size}, tokenized beforehand except in the first two rows; one thread, the "
         f"stages timed in turns, best of {repeats}. A pipeline that adds x% of the tokenizer's "
         "time per message reads 1 / (1 + x) of the tokenizer-only speed, before the cost of "
-        "holding a batch of docs (`benchmark-spam`'s batched tokenizer row)."
+        "holding a batch of docs (the second row)."
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(markdown_table(header, rows) + "\n" + note + "\n", encoding="utf8")
