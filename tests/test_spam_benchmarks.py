@@ -76,9 +76,12 @@ def test_benchmark_spam(corpus, tmp_path):
     assert result.exit_code == 0, result.output
     rows = [line.split(" | ") for line in profile.read_text("utf8").splitlines() if line.startswith("| ")]
     stages = {row[0].lstrip("| "): float(row[1]) for row in rows[1:]}
-    assert len(stages) == 6 and all(us > 0 for us in stages.values())
+    assert len(stages) == 7 and all(us > 0 for us in stages.values())
     assert rows[1][2].strip(" |") == "100%"
     assert stages["predict (featurizer, lookups, weighting, torch)"] > stages["Doc.to_array(ORTH) of each doc"]
+    result = runner.invoke(app, [*args, "--freeze-gc"])
+    assert result.exit_code == 0, result.output
+    assert "--freeze-gc" in profile.read_text("utf8")
 
 
 def test_benchmark_spam_bilstm_trains_the_chosen_pooling_on_the_chosen_folds(corpus, tmp_path):
