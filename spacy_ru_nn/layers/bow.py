@@ -24,6 +24,7 @@ The pieces, in the order data flows through them:
   once the number of labels is known. The wiring is `text_classifier`'s; the registered
   builder (`architectures.py`) puts the pieces together.
 """
+import functools
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 import numpy
@@ -33,7 +34,16 @@ from thinc.api import ArgsKwargs, Model, xp2torch
 from thinc.shims import PyTorchShim
 from thinc.types import Floats2d
 
-from .ngrams import BagOfNgrams, GrowingArray, KeyTable, TokenWords, count_pairs, offsets_of, ragged_take
+from .ngrams import (
+    BagOfNgrams,
+    GrowingArray,
+    KeyTable,
+    TokenWords,
+    count_pairs,
+    offsets_of,
+    ragged_take,
+    rows_adding,
+)
 from .text_classifier import install_classifier, n_labels_from, n_logits
 
 WEIGHTINGS = ("count", "binary", "tfidf")
@@ -84,18 +94,13 @@ class WordCharNgrams:
 
     def rows(self, words: TokenWords) -> numpy.ndarray:
         """The row of each token's word, adding the words not seen before."""
-        keys = words.keys.view("int64")
-        rows = self.table(keys)
-        missing = rows < 0
-        if missing.any():
-            new = numpy.unique(keys[missing])
-            if len(self.table) + len(new) > MAX_CACHED_WORDS:
-                self.clear()
-                new = numpy.unique(keys)
-                missing = numpy.ones(len(keys), dtype=bool)
-            self._add(new, words.char_ngrams)
-            rows[missing] = self.table(keys[missing])
-        return rows
+
+        def start_over() -> KeyTable:
+            self.clear()
+            return self.table
+
+        add = functools.partial(self._add, char_ngrams=words.char_ngrams)
+        return rows_adding(self.table, words.keys.view("int64"), MAX_CACHED_WORDS, add, start_over)
 
     def _add(self, new: numpy.ndarray, char_ngrams: Callable) -> None:
         gram_keys, n_grams = char_ngrams(new.view("uint64"))
@@ -112,7 +117,6 @@ class WordCharNgrams:
         self.sq_norms.extend(numpy.bincount(owners, weights * weights, minlength=len(new)))
         self.ids.extend(ids)
         self.weights.extend(weights.astype("float32"))
-        self.table.add(new)
 
     def bags(self, rows: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
         """EmbeddingBag inputs for the given words: n-gram ids, offsets and weights."""

@@ -7,9 +7,9 @@ the whole batch is hashed with one `ops.ngrams` call per n, never per message. E
 with one `Doc.to_array(ORTH)`: the attributes it needs that are the lexeme's (LOWER, SHAPE,
 IS_SPACE, ...) are looked up once per distinct word in a `LexemeColumns` table, since every
 `to_array` column costs about a microsecond per doc, as much as the rest of a short text's
-featurization. With character
-n-grams it also hands over each token's word and a function from words to the keys of their
-character n-grams, so that the model computes those once per distinct word, not per token.
+featurization. With character n-grams it also hands over each token's word and a function from
+words to the keys of their character n-grams, so that the model computes those once per
+distinct word, not per token.
 """
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
@@ -194,20 +194,17 @@ class LexemeColumns:
         """The columns of each token (uint64 ORTH keys): as `Doc.to_array(columns)` would give."""
         if vocab is not self.vocab:
             self.clear(vocab)
-        keys = orths.view("int64")
-        rows = self.table(keys)
-        missing = rows < 0
-        if missing.any():
-            new = numpy.unique(keys[missing])
-            if len(self.table) + len(new) > MAX_CACHED_LEXEMES:
-                self.clear(vocab)
-                new = numpy.unique(keys)
-                missing = numpy.ones(len(keys), dtype=bool)
+
+        def add(new: numpy.ndarray) -> None:
             lexemes = [vocab[key] for key in new.view("uint64").tolist()]
             columns = [[getattr(lex, name) for name in self.properties] for lex in lexemes]
             self.values.extend(numpy.asarray(columns, dtype="uint64"))
-            self.table.add(new)
-            rows[missing] = self.table(keys[missing])
+
+        def start_over() -> KeyTable:
+            self.clear(vocab)
+            return self.table
+
+        rows = rows_adding(self.table, orths.view("int64"), MAX_CACHED_LEXEMES, add, start_over)
         return self.values.values[rows]
 
     def __deepcopy__(self, memo: dict) -> "LexemeColumns":
@@ -339,6 +336,32 @@ class KeyTable:
         return result
 
 
+def rows_adding(
+    table: KeyTable,
+    keys: numpy.ndarray,
+    max_keys: int,
+    add: Callable[[numpy.ndarray], None],
+    start_over: Callable[[], KeyTable],
+) -> numpy.ndarray:
+    """The row of each int64 key in a cache of per-key data: the distinct keys not in `table`
+    yet are given to `add` (which stores their data in row order), then added to the table.
+    Past `max_keys` distinct keys, `start_over()` empties the cache and returns its new table,
+    which the batch's keys fill again: a long stream of new keys costs time, never unbounded
+    memory."""
+    rows = table(keys)
+    missing = rows < 0
+    if missing.any():
+        new = numpy.unique(keys[missing])
+        if len(table) + len(new) > max_keys:
+            table = start_over()
+            new = numpy.unique(keys)
+            missing = numpy.ones(len(keys), dtype=bool)
+        add(new)
+        table.add(new)
+        rows[missing] = table(keys[missing])
+    return rows
+
+
 def count_pairs(
     groups: numpy.ndarray, ids: numpy.ndarray, n_ids: int
 ) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
@@ -383,5 +406,6 @@ __all__ = [
     "count_pairs",
     "offsets_of",
     "ragged_take",
+    "rows_adding",
     "token_columns",
 ]
