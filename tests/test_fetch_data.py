@@ -39,3 +39,17 @@ def test_missing_mirror_folder(tmp_path):
     result = CliRunner().invoke(app, ["fetch-data", "--assets", str(tmp_path / "a"), "--mirror", str(tmp_path / "nope")])
     assert result.exit_code == 1
     assert "Mirror folder not found" in " ".join(result.output.split())
+
+
+def test_offline_download_names_the_mirror(tmp_path, monkeypatch):
+    import weasel.cli.assets
+
+    def offline(project_dir):
+        raise RuntimeError("Cloning into '.'...\nfatal: unable to access: Could not resolve host: github.com")
+
+    monkeypatch.setattr(weasel.cli.assets, "project_assets", offline)
+    result = CliRunner().invoke(app, ["fetch-data", "--assets", str(tmp_path / "assets")])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert "Could not resolve host: github.com" in output
+    assert "--vars.mirror DIR" in output and "sms_spam/SMSSpamCollection" in output

@@ -60,7 +60,7 @@ def _copy_tree(source: Path, dest: Path, names: Iterable[str]) -> None:
     for name in names:
         src = source / name
         if not src.exists():
-            msg.fail(f"Missing in the mirror: {src}", exits=1)
+            msg.fail(f"Missing in the mirror: {src}", MIRROR_HINT, exits=1)
         target = dest / name
         if target.exists():
             shutil.rmtree(target) if target.is_dir() else target.unlink()
@@ -69,6 +69,34 @@ def _copy_tree(source: Path, dest: Path, names: Iterable[str]) -> None:
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, target)
+
+
+MIRROR_HINT = (
+    "Without internet access, pass a local copy of the corpora: `python -m spacy project run all . "
+    "--vars.mirror DIR` (or `fetch-data --mirror DIR`), where DIR holds "
+    f"{FACTRU}/devset, {FACTRU}/testset and {SMS_DIR}/{SMS_FILE}."
+)
+
+
+def _download(assets: Path, project_dir: Path) -> None:
+    """Fetch project.yml's assets with weasel, or stop with one line that names the mirror."""
+    from weasel.cli.assets import project_assets
+
+    # weasel checks out a repository's subfolder only into an existing parent folder.
+    (assets / FACTRU).mkdir(parents=True, exist_ok=True)
+    (assets / SMS_ZIP).parent.mkdir(parents=True, exist_ok=True)
+    msg.info("Downloading the canonical sources listed under `assets` in project.yml")
+    try:
+        project_assets(project_dir)
+    except (SystemExit, Exception) as err:  # weasel reports some failed downloads by exiting
+        # The last line of a failed git or HTTP call says why ("Could not resolve host: ...").
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        reason = f": {lines[-1]}" if lines and not isinstance(err, SystemExit) else ""
+        msg.fail(f"Could not download the corpora{reason}", MIRROR_HINT, exits=1)
+    missing = [str(path) for path in (assets / FACTRU / "devset", assets / FACTRU / "testset", assets / SMS_ZIP)
+               if not path.exists()]
+    if missing:
+        msg.fail(f"Could not download the corpora: {', '.join(missing)} missing.", MIRROR_HINT, exits=1)
 
 
 @app.command("fetch-data")
@@ -85,16 +113,13 @@ def fetch_data(
     if mirror:
         mirror_dir = Path(mirror)
         if not mirror_dir.is_dir():
-            msg.fail(f"Mirror folder not found: {mirror_dir}", exits=1)
+            msg.fail(f"Mirror folder not found: {mirror_dir}", MIRROR_HINT, exits=1)
         msg.info(f"Copying corpora from the mirror {mirror_dir}")
         (assets / FACTRU).mkdir(exist_ok=True)
         _copy_tree(mirror_dir / FACTRU, assets / FACTRU, [*FACTRU_PARTS, "LICENSE"])
         _copy_tree(mirror_dir / SMS_DIR, assets / SMS_DIR, [SMS_FILE])
     else:
-        from weasel.cli.assets import project_assets
-
-        msg.info("Downloading the canonical sources listed under `assets` in project.yml")
-        project_assets(project_dir)
+        _download(assets, project_dir)
         zip_path = assets / SMS_ZIP
         with zipfile.ZipFile(zip_path) as archive:
             (assets / SMS_DIR).mkdir(parents=True, exist_ok=True)
