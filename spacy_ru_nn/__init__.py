@@ -1,23 +1,30 @@
 """spacy-ru-nn: classic neural models for text as spaCy components on PyTorch.
 
-Importing the package registers its factories, architectures, scorers, callbacks and
-augmenters; an installed distribution also exposes them through entry points, so pipelines
-load without `--code`.
+spaCy finds the components, architectures, tokenizers, scorers, callbacks and augmenters
+through the distribution's entry points, importing each module when a config names it, so
+pipelines load without `--code`. Importing this package itself imports nothing heavy:
+`python -m spacy_ru_nn --help` answers without loading spaCy or torch, and the classes below
+load on first access.
 """
-from .about import __version__
-from . import architectures, callbacks, tokenizer  # noqa: F401
-from .components.ner import BiLSTMEntityRecognizer, make_bilstm_ner  # noqa: F401
-from .components.sentencizer import RazdelSentencizer, make_razdel_sentencizer  # noqa: F401
-from . import scorers  # noqa: F401
-from .corpora import augment  # noqa: F401
-from .components.textcat import BoWTextCategorizer, make_nn_textcat  # noqa: F401
+import importlib
+from typing import Any
 
-__all__ = [
-    "__version__",
-    "BiLSTMEntityRecognizer",
-    "make_bilstm_ner",
-    "RazdelSentencizer",
-    "make_razdel_sentencizer",
-    "BoWTextCategorizer",
-    "make_nn_textcat",
-]
+from .about import __version__
+
+_LAZY = {
+    "BiLSTMEntityRecognizer": ".components.ner",
+    "make_bilstm_ner": ".components.ner",
+    "RazdelSentencizer": ".components.sentencizer",
+    "make_razdel_sentencizer": ".components.sentencizer",
+    "BoWTextCategorizer": ".components.textcat",
+    "make_nn_textcat": ".components.textcat",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["__version__", *_LAZY]

@@ -1,4 +1,4 @@
-from .experiments import app  # the user commands and the experiment commands, on one app
+from .cli import app
 
 if __name__ == "__main__":
     app()

@@ -576,7 +576,7 @@ def test_two_node_cluster_loses_a_worker_and_still_writes_every_record_once(two_
 
 
 def test_benchmark_memory_sampler_sees_the_children(tmp_path):
-    from spacy_ru_nn.experiments.benchmark_annotate import TreeMemorySampler, write_texts
+    from scripts.benchmark_annotate import TreeMemorySampler, write_texts
 
     # A parent that forks a child holding 200 MiB: only a sampler of the whole tree sees it.
     script = "import os, time\nif os.fork() == 0:\n    b = bytearray(200 * 2**20)\n    time.sleep(2)\n    os._exit(0)\nos.wait()\n"

@@ -6,8 +6,9 @@ import spacy
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
-from spacy_ru_nn.experiments import app
-from spacy_ru_nn.experiments.benchmark_ner import _table, median_run
+from scripts import app
+from spacy_ru_nn.cli import app as user_app
+from scripts.benchmark_ner import _table, median_run
 from spacy_ru_nn.corpora.factru import convert_folder
 
 FIXTURE = Path(__file__).parent / "fixtures" / "factru"
@@ -53,7 +54,7 @@ def test_median_run_keeps_every_speed():
 
 
 def test_ablation_row_reports_mean_and_spread_over_seeds():
-    from spacy_ru_nn.experiments.ablate_ner import _row
+    from scripts.ablate_ner import _row
 
     def run(f, speed):
         return {"entity": {"ents_f": f}, "token_io": {"per_type": {"PER": {"f": f}}}, "words_per_second": speed}
@@ -102,13 +103,14 @@ def test_a_missing_input_file_is_named_before_any_work(tmp_path, monkeypatch, ar
     # Relative paths: typer's error box wraps long ones.
     monkeypatch.chdir(tmp_path)
     DocBin().to_disk("gold.spacy")
-    result = CliRunner().invoke(app, [arg.format(missing="missing.spacy", gold="gold.spacy") for arg in args])
+    command_app = app if args[0] == "benchmark-ner" else user_app
+    result = CliRunner().invoke(command_app, [arg.format(missing="missing.spacy", gold="gold.spacy") for arg in args])
     assert result.exit_code == 2
     assert "'missing.spacy' does not exist" in result.output
 
 
 def test_ablation_reuses_a_run_only_when_config_data_and_command_are_unchanged(tmp_path):
-    from spacy_ru_nn.experiments.ablate_ner import RECIPE_FILE, read_recipe, training_recipe
+    from scripts.ablate_ner import RECIPE_FILE, read_recipe, training_recipe
 
     config, data = tmp_path / "ner.cfg", tmp_path / "devset.spacy"
     config.write_text("[training]\nmax_steps = 1000\n", encoding="utf8")

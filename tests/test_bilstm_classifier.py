@@ -250,7 +250,7 @@ def test_config_file_builds_and_trains(tmp_path):
 def test_plot_attention_writes_png(trained, tmp_path):
     from spacy.tokens import DocBin
 
-    from spacy_ru_nn.experiments.plot_attention import plot_attention
+    from scripts.plot_attention import plot_attention
 
     nlp = trained["attention"]
     nlp.to_disk(tmp_path / "model")

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from spacy_ru_nn.experiments import app
+from scripts import app
+from spacy_ru_nn.cli import app as user_app
 
 FIXTURE = Path(__file__).parent / "fixtures" / "factru"
 CONFIG = Path(__file__).parent.parent / "configs" / "ner.cfg"
@@ -21,7 +22,7 @@ TINY = [
 
 def test_cv_ner_scores_each_fold_and_picks_a_step(tmp_path):
     runner = CliRunner()
-    converted = runner.invoke(app, ["convert", "factru", str(FIXTURE), str(tmp_path / "corpus"), "--n-folds", "2"])
+    converted = runner.invoke(user_app, ["convert", "factru", str(FIXTURE), str(tmp_path / "corpus"), "--n-folds", "2"])
     assert converted.exit_code == 0, converted.output
     output = tmp_path / "cv.json"
     args = [

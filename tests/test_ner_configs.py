@@ -6,7 +6,7 @@ import pytest
 import spacy
 from spacy.util import load_config
 
-from spacy_ru_nn.experiments.ablate_ner import DEVSET_ONLY, VARIANTS
+from scripts.ablate_ner import DEVSET_ONLY, VARIANTS
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 # The pretrained encoder's settings, and the BiLSTM's width: each model at the width its own

@@ -3,6 +3,8 @@
 The entry points are read from the installed distribution's metadata, so one added to
 setup.py is covered without editing this file (after `pip install -e .`).
 """
+import importlib
+import pkgutil
 import subprocess
 import sys
 from importlib.metadata import distribution
@@ -10,7 +12,13 @@ from importlib.metadata import distribution
 import pytest
 from spacy.util import registry
 
-import spacy_ru_nn  # noqa: F401
+import spacy_ru_nn
+
+# Every module of the package, so that every decorator has run: importing the package itself
+# registers nothing (spaCy imports each module through its entry point when a config names it).
+for module in pkgutil.walk_packages(spacy_ru_nn.__path__, "spacy_ru_nn."):
+    if module.name.rsplit(".", 1)[-1] not in ("__main__", "ray_engine"):
+        importlib.import_module(module.name)
 
 DISTRIBUTION = distribution("spacy-ru-nn")
 ENTRY_POINTS = sorted(
@@ -28,7 +36,8 @@ def test_the_distribution_declares_entry_points():
 @pytest.mark.parametrize("entry_point", ENTRY_POINTS, ids=lambda ep: f"{ep.group}:{ep.name}")
 def test_entry_point_loads_the_function_its_registry_holds(entry_point):
     assert entry_point.group in REGISTRIES, f"{entry_point.group} is not a spaCy registry group"
-    assert registry.get(REGISTRIES[entry_point.group], entry_point.name) is entry_point.load()
+    loaded = entry_point.load()
+    assert registry.get(REGISTRIES[entry_point.group], entry_point.name) is loaded
 
 
 @pytest.mark.parametrize("group", sorted(REGISTRIES))

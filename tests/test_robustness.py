@@ -26,8 +26,9 @@ from typer.testing import CliRunner
 
 from conftest import HAM, RU_SENTENCES, SMALL_NER_MODEL, SPAM, make_ner_examples
 from spacy_ru_nn import __version__
-from spacy_ru_nn.experiments import app
-from spacy_ru_nn.robustness import (
+from scripts import app
+from spacy_ru_nn.cli import app as user_app
+from scripts.robustness import (
     HUGE_TOKENS,
     ONE_MIB,
     battery_cases,
@@ -228,9 +229,9 @@ def test_factru_cli_skip_bad_reports_the_count(factru_copy, tmp_path):
     path = factru_copy / "devset" / "pushkin_2.spans"
     path.write_text(path.read_text(encoding="utf8") + "99 org_name 100000 5\n", encoding="utf8")
     runner = CliRunner()
-    stop = runner.invoke(app, ["convert", "factru", str(factru_copy), str(tmp_path / "a")])
+    stop = runner.invoke(user_app, ["convert", "factru", str(factru_copy), str(tmp_path / "a")])
     assert stop.exit_code == 1 and "pushkin_2.spans" in stop.output and "outside the text" in stop.output
-    skip = runner.invoke(app, ["convert", "factru", str(factru_copy), str(tmp_path / "b"), "--skip-bad"])
+    skip = runner.invoke(user_app, ["convert", "factru", str(factru_copy), str(tmp_path / "b"), "--skip-bad"])
     assert skip.exit_code == 0, skip.output
     assert "1 malformed records skipped" in skip.output
 
@@ -343,7 +344,7 @@ CHILD = textwrap.dedent(
     import json, os, sys
     import spacy, torch
     from spacy.language import Language
-    from spacy_ru_nn.robustness import battery_cases, doc_signature
+    from scripts.robustness import battery_cases, doc_signature
 
     @Language.component("torch_threads_probe")
     def probe(doc):
@@ -503,7 +504,7 @@ GPU_CHILD = textwrap.dedent(
     from conftest import SMALL_NER_MODEL, make_ner_examples
     from test_robustness import ORDINARY, TEXTCAT_MODEL, textcat_examples
     from spacy.lang.en import English
-    from spacy_ru_nn.robustness import battery_cases, doc_problems, doc_signature
+    from scripts.robustness import battery_cases, doc_problems, doc_signature
     out = {}
     fix_random_seed(0)
     for name in ("ner", "textcat"):

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from spacy_ru_nn.experiments import app
+from scripts import app
+from spacy_ru_nn.cli import app as user_app
 
 ROOT = Path(__file__).parent.parent
 CONFIGS = ROOT / "configs"
@@ -18,7 +19,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     corpus_dir = tmp_path_factory.mktemp("spam_corpus")
-    result = runner.invoke(app, ["convert", "sms", str(SAMPLE), str(corpus_dir), "--folds", "2"])
+    result = runner.invoke(user_app, ["convert", "sms", str(SAMPLE), str(corpus_dir), "--folds", "2"])
     assert result.exit_code == 0, result.output
     return corpus_dir
 
@@ -127,7 +128,7 @@ def test_benchmark_spam_models_trains_the_chosen_rows_on_the_split_and_folds(cor
 def test_benchmark_spam_models_lists_the_lecture_rows():
     import spacy
 
-    from spacy_ru_nn.experiments.benchmark_spam_models import lecture_variants
+    from scripts.benchmark_spam_models import lecture_variants
 
     config = spacy.util.load_config(CONFIGS / "spam.cfg", interpolate=False)
     variants = lecture_variants(config, sgd_learn_rate=0.5, adam_learn_rate=0.003)

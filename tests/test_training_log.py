@@ -3,8 +3,8 @@ import srsly
 import pytest
 from typer.testing import CliRunner
 
-from spacy_ru_nn.experiments import app
-from spacy_ru_nn.training_log import best_evaluation, fresh_log_path, read_training_log
+from scripts import app
+from scripts.training_log import best_evaluation, fresh_log_path, read_training_log
 
 LINES = [
     {"epoch": 0, "step": 0, "losses": {"textcat": 0.7}, "scores": {"cats_score": 20.0}, "score": 0.2},

@@ -2,7 +2,7 @@ import typer
 
 app = typer.Typer(
     name="spacy_ru_nn",
-    help="spacy-ru-nn: data, conversion, evaluation and experiment commands used by project.yml.",
+    help="spacy-ru-nn: fetch and convert the corpora, evaluate and package pipelines, annotate corpora.",
     no_args_is_help=True,
     add_completion=False,
 )

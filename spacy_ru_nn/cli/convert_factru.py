@@ -1,13 +1,9 @@
 """`convert factru`: factRuEval-2016 -> train/dev/devset/test DocBins and cross-validation folds."""
 from pathlib import Path
 
-import spacy
 import typer
-from spacy.tokens import DocBin
 from wasabi import msg
 
-from ..corpora.factru import CorpusFormatError, convert_folder, fold_documents, split_documents
-from ..tokenizer import RazdelTokenizer
 from ._app import convert_app
 
 
@@ -31,6 +27,12 @@ def convert_factru(
     NER configs), so that gold entities fall on its token boundaries. devset.spacy holds all devset documents, for the final fit once model selection has
     chosen the training schedule; folds/fold_K/{train,dev}.spacy are for `cv-ner`.
     """
+    import spacy
+    from spacy.tokens import DocBin
+
+    from ..corpora.factru import CorpusFormatError, convert_folder, fold_documents, split_documents
+    from ..tokenizer import RazdelTokenizer
+
     nlp = spacy.blank("ru")
     if tokenizer == "razdel":
         nlp.tokenizer = RazdelTokenizer(nlp.vocab)

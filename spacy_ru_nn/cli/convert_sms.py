@@ -1,24 +1,17 @@
 """`convert sms`: the SMS Spam Collection TSV -> train/dev/test DocBins and folds, duplicates
 never split."""
 from pathlib import Path
-from typing import Dict, Sequence
+from typing import TYPE_CHECKING, Dict, Sequence
 
-import spacy
 import typer
-from spacy.language import Language
 from wasabi import msg
 
-from ..corpora.sms import (
-    MalformedLineError,
-    SmsMessage,
-    cross_validation_splits,
-    describe,
-    leaked_texts,
-    messages_to_docbin,
-    read_sms_tsv,
-    split_groups,
-)
 from ._app import convert_app
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+    from ..corpora.sms import SmsMessage
 
 SPLITS = ("train", "dev", "test")
 
@@ -35,6 +28,11 @@ def convert_sms(
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed lines (counted) instead of stopping"),
 ) -> None:
     """Split 70/15/15 by groups of identical texts (stratified, seeded) and write DocBins."""
+    import spacy
+
+    from ..corpora.sms import MalformedLineError, cross_validation_splits, describe, leaked_texts, read_sms_tsv
+    from ..corpora.sms import split_groups
+
     try:
         messages, n_skipped = read_sms_tsv(source, skip_bad=skip_bad)
     except MalformedLineError as err:
@@ -62,7 +60,9 @@ def convert_sms(
             _write_split(nlp, {"train": train, "dev": dev, "test": test}, output_dir / "folds" / f"fold{k}")
 
 
-def _write_split(nlp: Language, parts: Dict[str, Sequence[SmsMessage]], output_dir: Path) -> None:
+def _write_split(nlp: "Language", parts: Dict[str, Sequence["SmsMessage"]], output_dir: Path) -> None:
+    from ..corpora.sms import describe, messages_to_docbin
+
     output_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for name, part in parts.items():

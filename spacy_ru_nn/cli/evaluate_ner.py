@@ -4,22 +4,9 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-import spacy
-import torch
 import typer
-from spacy.scorer import get_ner_prf
-from spacy.tokens import DocBin
-from spacy.training import Example
 from wasabi import msg
 
-from ..ner_metrics import (
-    boundary_summary,
-    error_breakdown,
-    error_examples,
-    error_table,
-    read_training_mentions,
-    token_io_prf,
-)
 from ..tables import markdown_table
 from ._app import app
 
@@ -40,6 +27,15 @@ def evaluate_ner(
 ) -> None:
     """Entity-level P/R/F (spaCy's scorer), token-level IO F1 per type, words/second, and
     where the exact-span errors come from."""
+    import spacy
+    import torch
+    from spacy.scorer import get_ner_prf
+    from spacy.tokens import DocBin
+    from spacy.training import Example
+
+    from ..ner_metrics import boundary_summary, error_breakdown, error_examples, error_table, read_training_mentions
+    from ..ner_metrics import token_io_prf
+
     torch.set_num_threads(1)
     nlp = spacy.load(model)
     gold = list(DocBin().from_disk(data_path).get_docs(nlp.vocab))
@@ -85,6 +81,8 @@ def _rows(result: Dict) -> List[Tuple[str, ...]]:
 
 
 def _markdown(result: Dict) -> str:
+    from ..ner_metrics import boundary_summary, error_table
+
     speed = f"{result['words']} words, {result['words_per_second']:.0f} words/s (nlp.pipe, 1 torch thread)"
     errors = markdown_table(*error_table({"": result["errors"]}))
     boundaries = boundary_summary(result["errors"])

@@ -4,22 +4,9 @@ import json
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-import spacy
-import torch
 import typer
-from spacy.tokens import DocBin
-from spacy.training import Example
 from wasabi import msg
 
-from ..spam_metrics import (
-    binary_metrics,
-    plot_curves,
-    read_gold,
-    sklearn_metrics,
-    spacy_spam_scores,
-    spam_threshold,
-    throughput,
-)
 from ._app import app
 
 
@@ -34,6 +21,21 @@ def evaluate_spam(
     threshold: Optional[float] = typer.Option(None, help="Override the component's threshold"),
 ) -> None:
     """Accuracy, P/R/F1, ROC AUC, MCC and confusion matrix for spam, plus spaCy's scores."""
+    import spacy
+    import torch
+    from spacy.tokens import DocBin
+    from spacy.training import Example
+
+    from ..spam_metrics import (
+        binary_metrics,
+        plot_curves,
+        read_gold,
+        sklearn_metrics,
+        spacy_spam_scores,
+        spam_threshold,
+        throughput,
+    )
+
     try:
         sklearn_metrics()
     except ImportError as err:

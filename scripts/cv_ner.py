@@ -16,8 +16,8 @@ import typer
 from spacy.cli._util import parse_config_overrides
 from wasabi import msg
 
-from ..cli._app import app
-from ..tables import markdown_table, mean_sd
+from ._app import app
+from spacy_ru_nn.tables import markdown_table, mean_sd
 from ._subprocess import evaluate_in_subprocess, one_thread_env, train_command
 
 LABELS = ("PER", "LOC", "ORG")

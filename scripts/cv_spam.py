@@ -1,7 +1,7 @@
 """`cv-spam`: k-fold cross-validation of a spam config on the duplicate-aware folds.
 
-    python -m spacy_ru_nn cv-spam configs/spam.cfg corpus/spam/folds --output metrics/spam_cv.json
-    python -m spacy_ru_nn cv-spam configs/spam.cfg corpus/spam/folds --dev-threshold \\
+    python -m scripts cv-spam configs/spam.cfg corpus/spam/folds --output metrics/spam_cv.json
+    python -m scripts cv-spam configs/spam.cfg corpus/spam/folds --dev-threshold \\
         --components.textcat.model.char_ngram_range "[2, 5]"
 """
 import json
@@ -13,9 +13,9 @@ import typer
 from spacy.cli._util import parse_config_overrides
 from wasabi import msg
 
-from ..cli._app import app
-from ..tables import markdown_table
-from ..spam_metrics import best_f1_threshold, binary_metrics, mean_and_sd, read_gold, spacy_spam_scores
+from ._app import app
+from spacy_ru_nn.tables import markdown_table
+from spacy_ru_nn.spam_metrics import best_f1_threshold, binary_metrics, mean_and_sd, read_gold, spacy_spam_scores
 from ._spam_training import fold_dirs, train_and_test_spacy
 
 SUMMARY_KEYS = ("f1", "roc_auc", "mcc", "precision", "recall", "accuracy")

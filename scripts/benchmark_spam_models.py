@@ -4,7 +4,7 @@ shipped shape, SGD against Adam and a zero start against a random one. Each is t
 config (configs/spam.cfg) with only that setting changed, keeping the checkpoint with the best
 dev score.
 
-    python -m spacy_ru_nn benchmark-spam-models configs/spam.cfg corpus/spam --jobs 2 \\
+    python -m scripts benchmark-spam-models configs/spam.cfg corpus/spam --jobs 2 \\
         --output metrics/spam_models.md --json metrics/spam_models.json
 """
 import json
@@ -20,9 +20,9 @@ import torch
 import typer
 from wasabi import msg
 
-from ..cli._app import app
-from ..spam_metrics import mean_and_sd
-from ..tables import markdown_table
+from ._app import app
+from spacy_ru_nn.spam_metrics import mean_and_sd
+from spacy_ru_nn.tables import markdown_table
 from ._spam_training import fold_dirs, train_and_test_spacy
 from ._subprocess import ONE_THREAD
 

@@ -13,9 +13,15 @@ import srsly
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+# The project's root: child processes run `python -m scripts ...` from anywhere.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
 def one_thread_env() -> Dict[str, str]:
-    """This process's environment with every native thread pool at one thread."""
-    return {**os.environ, **ONE_THREAD}
+    """This process's environment with every native thread pool at one thread, and the
+    project's root on the path so that `python -m scripts` resolves in a child."""
+    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, **ONE_THREAD, "PYTHONPATH": path}
 
 
 def train_command(config: Path, out_dir: Path, train: Path, dev: Path, steps: int, overrides: Dict[str, Any]) -> List[str]:

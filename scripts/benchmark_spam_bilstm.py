@@ -1,7 +1,7 @@
 """`benchmark-spam-bilstm`: the perceptron, spaCy's TextCatBOW and the BiLSTM classifier with
 each pooling, on the same split and folds, in one run.
 
-    python -m spacy_ru_nn benchmark-spam-bilstm configs/spam.cfg configs/spam_textcatbow.cfg \\
+    python -m scripts benchmark-spam-bilstm configs/spam.cfg configs/spam_textcatbow.cfg \\
         configs/spam_bilstm.cfg corpus/spam --output metrics/spam_bilstm_benchmark.md
 """
 from pathlib import Path
@@ -11,8 +11,8 @@ import torch
 import typer
 from wasabi import msg
 
-from ..cli._app import app
-from ..layers.bilstm_classifier import POOLINGS
+from ._app import app
+from spacy_ru_nn.layers.bilstm_classifier import POOLINGS
 from ._spam_training import fold_dirs, measure_speeds, train_and_score_spacy, write_benchmark
 
 

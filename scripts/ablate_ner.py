@@ -12,8 +12,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import typer
 from wasabi import msg
 
-from ..cli._app import app
-from ..tables import markdown_table, mean_sd
+from ._app import app
+from spacy_ru_nn.tables import markdown_table, mean_sd
 from ._subprocess import evaluate_in_subprocess, one_thread_env, train_command
 
 MODEL = "components.bilstm_ner.model"

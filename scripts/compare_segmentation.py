@@ -24,10 +24,10 @@ from spacy.training import Example
 from spacy.util import filter_spans
 from wasabi import msg
 
-from ..cli._app import app
-from ..layers.slovnet import NER_TAGS, SlovnetEncoder, navec_unknown_vector, read_slovnet_pack, resolve_pack_path, shape_id
-from ..tables import markdown_table
-from ..tokenizer import RazdelTokenizer
+from ._app import app
+from spacy_ru_nn.layers.slovnet import NER_TAGS, SlovnetEncoder, navec_unknown_vector, read_slovnet_pack, resolve_pack_path, shape_id
+from spacy_ru_nn.tables import markdown_table
+from spacy_ru_nn.tokenizer import RazdelTokenizer
 
 
 def _crf_transitions() -> numpy.ndarray:

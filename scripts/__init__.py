@@ -1,8 +1,8 @@
-"""The experiment commands of `python -m spacy_ru_nn`: cross-validation, ablation, benchmarks
-and plots behind the published numbers. One command per module, registered on the same Typer
-app as the user commands (`spacy_ru_nn.cli`), which never import from here.
+"""Research beside the package: cross-validation, ablation, benchmarks, profiles and plots
+behind README's tables and docs/. One command per module on one Typer app, run as
+`python -m scripts COMMAND` from the project's root; none of it ships in the wheel.
 """
-from ..cli import app
+from ._app import app
 from . import (  # noqa: F401  (register the commands)
     ablate_ner,
     benchmark_annotate,

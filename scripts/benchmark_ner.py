@@ -17,9 +17,9 @@ import typer
 from spacy.cli._util import parse_config_overrides
 from wasabi import msg
 
-from ..cli._app import app
-from ..ner_metrics import error_breakdown, error_table, read_training_mentions, token_io_prf
-from ..tables import markdown_table
+from ._app import app
+from spacy_ru_nn.ner_metrics import error_breakdown, error_table, read_training_mentions, token_io_prf
+from spacy_ru_nn.tables import markdown_table
 from ._subprocess import one_thread_env
 
 SLOVNET = "slovnet"
@@ -162,7 +162,7 @@ def benchmark_ner(
         for name, system in systems.items():
             msg.info(f"Running {name} ({repeat + 1}/{repeats})")
             env = one_thread_env()
-            cmd = [sys.executable, "-m", "spacy_ru_nn", "benchmark-ner-one", system, str(data_path)]
+            cmd = [sys.executable, "-m", "scripts", "benchmark-ner-one", system, str(data_path)]
             cmd += overrides_of.get(name, [])
             if train_path is not None:
                 cmd += ["--train-path", str(train_path)]

@@ -11,8 +11,8 @@ from typing import Dict, List, Optional
 import typer
 from wasabi import msg
 
-from ..cli._app import app
-from ..tables import markdown_table, mean_sd
+from ._app import app
+from spacy_ru_nn.tables import markdown_table, mean_sd
 
 LABELS = ("PER", "LOC", "ORG")
 

@@ -13,9 +13,9 @@ from spacy.attrs import ORTH
 from spacy.util import minibatch
 from wasabi import msg
 
-from ..cli._app import app
-from ..spam_metrics import read_gold
-from ..tables import markdown_table
+from ._app import app
+from spacy_ru_nn.spam_metrics import read_gold
+from spacy_ru_nn.tables import markdown_table
 
 
 @app.command("profile-spam")
@@ -87,7 +87,7 @@ def profile_spam(
     header = ("stage", "µs / message", "of the tokenizer's time")
     rows: List[tuple] = [(name, f"{us:.2f}", f"{us / reference:.0%}") for name, us in per_message.items()]
     msg.table(rows, header=header, divider=True)
-    command = f"python -m spacy_ru_nn profile-spam {model} {texts_path}" + (" --freeze-gc" if freeze_gc else "")
+    command = f"python -m scripts profile-spam {model} {texts_path}" + (" --freeze-gc" if freeze_gc else "")
     note = (
         f"`{command}`: {len(texts):,} messages in "
         f"batches of {batch_size}, tokenized beforehand except in the first two and the last rows; one thread, the "

@@ -2,7 +2,7 @@
 
     python -m spacy train configs/spam.cfg --output training/spam ... \\
         --training.logger.output_file training/spam/train_log.jsonl
-    python -m spacy_ru_nn plot-training training/spam/train_log.jsonl --output metrics/spam_training.png
+    python -m scripts plot-training training/spam/train_log.jsonl --output metrics/spam_training.png
 """
 from pathlib import Path
 from typing import List, Optional
@@ -10,8 +10,8 @@ from typing import List, Optional
 import typer
 from wasabi import msg
 
-from ..cli._app import app
-from ..training_log import Evaluation, best_evaluation, read_training_log
+from ._app import app
+from .training_log import Evaluation, best_evaluation, read_training_log
 
 
 @app.command("plot-training")

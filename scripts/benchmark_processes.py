@@ -12,8 +12,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
-from ..cli._app import app
-from ..robustness import battery_texts, doc_problems, doc_signature, huge_token_text, peak_rss_increase
+from ._app import app
+from .robustness import battery_texts, doc_problems, doc_signature, huge_token_text, peak_rss_increase
 
 
 @app.command("benchmark-processes")

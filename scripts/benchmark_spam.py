@@ -11,8 +11,8 @@ import typer
 from spacy.language import Language
 from wasabi import msg
 
-from ..cli._app import app
-from ..spam_metrics import binary_metrics, read_gold
+from ._app import app
+from spacy_ru_nn.spam_metrics import binary_metrics, read_gold
 from ._spam_training import (
     SPEED_BATCH_SIZE,
     TOKENIZER_BATCHED,

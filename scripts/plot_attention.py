@@ -1,6 +1,6 @@
 """`plot-attention`: the attention pooling's weight on each word of a few test messages.
 
-    python -m spacy_ru_nn plot-attention training/spam_bilstm_attention/model-best \\
+    python -m scripts plot-attention training/spam_bilstm_attention/model-best \\
         corpus/spam/test.spacy --output metrics/spam_attention.png
 """
 from pathlib import Path
@@ -13,10 +13,10 @@ from spacy.language import Language
 from spacy.tokens import DocBin
 from wasabi import msg
 
-from ..cli._app import app
-from ..components.textcat import BoWTextCategorizer
-from ..corpora.sms import POSITIVE_LABEL
-from ..spam_metrics import pyplot
+from ._app import app
+from spacy_ru_nn.components.textcat import BoWTextCategorizer
+from spacy_ru_nn.corpora.sms import POSITIVE_LABEL
+from spacy_ru_nn.spam_metrics import pyplot
 
 
 def _attention_component(nlp: Language) -> BoWTextCategorizer:

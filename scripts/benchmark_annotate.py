@@ -22,8 +22,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import typer
 from wasabi import msg
 
-from ..cli._app import app
-from ..tables import markdown_table
+from ._app import app
+from spacy_ru_nn.tables import markdown_table
 from ._subprocess import ONE_THREAD
 
 # Each Ray run starts its own local instance: on loopback only, no token file, no telemetry.

@@ -12,15 +12,15 @@ from spacy.language import Language
 from spacy.util import minibatch
 from wasabi import msg
 
-from ..corpora.sms import POSITIVE_LABEL
-from ..spam_metrics import (
+from spacy_ru_nn.corpora.sms import POSITIVE_LABEL
+from spacy_ru_nn.spam_metrics import (
     binary_metrics,
     interleaved_throughput,
     read_gold,
     spacy_spam_scores,
     spam_threshold,
 )
-from ..training_log import best_evaluation, fresh_log_path, read_training_log
+from .training_log import best_evaluation, fresh_log_path, read_training_log
 
 # The logger that writes the JSONL log plot-training and the epoch counts read.
 JSONL_LOGGER = "spacy.ConsoleLogger.v3"
@@ -31,7 +31,7 @@ TOKENIZER_ONLY = "spaCy tokenizer only (no model)"
 TOKENIZER_BATCHED = "spaCy tokenizer, docs held in batches (no model)"
 # Docs per nlp.pipe batch in every speed measurement (spaCy's default nlp.batch_size).
 SPEED_BATCH_SIZE = 1000
-from ..tables import markdown_table, mean_sd
+from spacy_ru_nn.tables import markdown_table, mean_sd
 
 
 def fold_dirs(folds_dir: Path) -> List[Path]:
