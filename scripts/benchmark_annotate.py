@@ -10,6 +10,7 @@ interleaved and the table shows medians; the ratios are computed within this one
 """
 import json
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -26,8 +27,9 @@ from ._app import app
 from spacy_ru_nn.tables import markdown_table
 from ._subprocess import ONE_THREAD
 
-# Each Ray run starts its own local instance: on loopback only, no token file, no telemetry.
-RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+# Each Ray run starts its own local instance: on loopback only, with token auth as README's
+# cluster recipe sets it (the token file is the work dir's `ray_token`), no telemetry.
+RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0"}
 ENGINES: List[Tuple[str, List[str]]] = [
     ("local, 1 process", ["--engine", "local", "--n-process", "1"]),
     ("local, 2 processes", ["--engine", "local", "--n-process", "2"]),
@@ -55,6 +57,15 @@ def write_texts(texts: List[str], n_texts: int, path: Path) -> Path:
     with path.open("w", encoding="utf8") as f:
         for i in range(n_texts):
             f.write(lines[i % len(lines)] + "\n")
+    return path
+
+
+def write_ray_token(path: Path) -> Path:
+    """A new Ray token (256 random bits, like `ray get-auth-token --generate`) that only its
+    owner can read."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32) + "\n")
     return path
 
 
@@ -198,6 +209,7 @@ def benchmark_annotate(
     NER and spam texts, against plain `nlp.pipe`; exits 1 if two engines write different rows."""
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True)
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(write_ray_token(work_dir / "ray_token"))
     tasks = {
         "NER": (ner_pipeline, corpus_texts(ner_docbin, "ru", sentences=True)),
         "spam": (spam_pipeline, corpus_texts(spam_docbin, "en", sentences=False)),

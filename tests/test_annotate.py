@@ -1,12 +1,12 @@
 """`annotate`: every record of a corpus with good and bad lines ends up in exactly one shard row
 or errors-file row, with the same rows whatever the engine, worker count or batch size; runs
-killed midway resume; Ray runs on a local instance started here and (slow) on a two-node
-cluster on loopback that loses a worker mid-run."""
+killed midway resume; Ray runs on a local instance started here, with Ray's default token
+auth (tests/test_annotate_cluster.py: a token-protected two-node cluster)."""
 import json
 import os
+import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,9 +28,9 @@ from spacy_ru_nn.annotate.inputs import list_input_files, plan_units, read_unit
 from spacy_ru_nn.cli import app
 
 GOOD_TEXTS = [text for text, _ in RU_SENTENCES] + SPAM + HAM
-# Ray's environment for every process of a test cluster: no token auth (a ~/.ray/auth_token
-# of another run would otherwise turn it on for some processes and not others), no telemetry.
-RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+# Ray's environment for every Ray process of the tests: no telemetry. Token auth is set where
+# Ray is started: a local instance's default (on), a test cluster's RAY_AUTH_MODE=token.
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0"}
 # Loopback addresses only. A local instance takes the machine's routable address unless Ray's
 # single-machine mode (its Windows/macOS default) is on. A cluster's nodes cannot use that mode,
 # and Ray replaces the literal "127.0.0.1" of `--node-ip-address` and `--address` by the
@@ -424,20 +424,40 @@ def test_a_run_killed_midway_resumes_without_losing_or_doubling(pipeline_dir, tm
 # Ray: a local instance started by the test
 
 
+def write_token(path: Path) -> Path:
+    """A new Ray token (256 random bits, as `ray get-auth-token --generate` makes) in a file only
+    its owner can read."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32) + "\n")
+    return path
+
+
 @pytest.fixture(scope="module")
 def local_ray():
+    """A local instance with Ray's default authentication: RAY_AUTH_MODE unset turns token auth
+    on (Ray 2.59+). Its token is in a file of the test's, not the ~/.ray/auth_token that Ray
+    would otherwise create for every later Ray process on the machine."""
+    saved = dict(os.environ)
     # Read when ray is imported.
     os.environ.update({**RAY_ENV, **RAY_LOOPBACK})
+    os.environ.pop("RAY_AUTH_MODE", None)
+    os.environ.pop("RAY_AUTH_TOKEN", None)
     ray = pytest.importorskip("ray")
     from ray.data import DataContext
 
     # Unix socket paths are limited to 107 bytes: a short temp dir, not pytest's tmp_path.
     temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(write_token(Path(temp_dir) / "token"))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=temp_dir)
+    # Ray sets the mode it chose for the processes it starts: the test runs with auth on.
+    assert os.environ.get("RAY_AUTH_MODE") == "token"
     # A hang fails the test instead of CI's job.
     DataContext.get_current().execution_no_progress_timeout_s = 120
     yield ray
     ray.shutdown()
+    os.environ.clear()
+    os.environ.update(saved)
     shutil.rmtree(temp_dir, ignore_errors=True)
 
 
@@ -466,109 +486,6 @@ def test_ray_resumes_a_local_run(local_ray, pipeline_dir, tmp_path):
     annotate_corpus(str(pipeline_dir), tmp_path / "big.txt", output, shard_size=50, engine="ray", workers=2,
                     progress=False, no_progress_timeout_s=120)
     assert_every_record_once(output, expected)
-
-
-# ---------------------------------------------------------------------------------------------
-# Ray: a two-node cluster on loopback that loses a worker mid-run (slow)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stop_node(proc: subprocess.Popen) -> None:
-    """SIGTERM to `ray start --block` stops its node; the group is killed if that hangs.
-    Never `ray stop`: it stops every Ray process on the machine."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
-
-
-def _logs(driver_log: Path, base: Path) -> str:
-    """The ends of the driver's log and of Ray Data's log of the run."""
-    tails = []
-    for path in [driver_log, *base.glob("h/session_*/logs/ray-data/ray-data.log")]:
-        tails.append(f"\n--- {path}:\n" + path.read_text(errors="replace")[-3000:])
-    return "".join(tails)
-
-
-@pytest.fixture
-def two_node_cluster():
-    pytest.importorskip("ray")
-    env = {**os.environ, **RAY_ENV}
-    ray_bin = str(Path(sys.executable).parent / "ray")
-    base = tempfile.mkdtemp(prefix="rn", dir="/tmp")
-    port = _free_port()
-    head = subprocess.Popen(
-        [ray_bin, "start", "--head", "--block", f"--node-ip-address={HEAD_IP}", f"--port={port}", "--num-cpus=1",
-         f"--temp-dir={base}/h", "--include-dashboard=false", "--disable-usage-stats"],
-        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    nodes = [head]
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection((HEAD_IP, port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or head.poll() is not None:
-                    pytest.fail("the head node did not start")
-                time.sleep(0.2)
-        nodes.append(subprocess.Popen(
-            [ray_bin, "start", "--block", f"--address={HEAD_IP}:{port}", "--num-cpus=2", f"--temp-dir={base}/w",
-             "--disable-usage-stats"],
-            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ))
-        yield f"{HEAD_IP}:{port}", env, Path(base)
-    finally:
-        for node in reversed(nodes):
-            _stop_node(node)
-        shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.mark.slow
-def test_two_node_cluster_loses_a_worker_and_still_writes_every_record_once(two_node_cluster, pipeline_dir, tmp_path):
-    address, env, base = two_node_cluster
-    expected = big_corpus(tmp_path / "big.txt", 20_000)
-    output = tmp_path / "out"
-    command = [sys.executable, "-m", "spacy_ru_nn", "annotate", str(pipeline_dir), str(tmp_path / "big.txt"),
-               str(output), "--engine", "ray", "--workers", "2", "--address", address, "--shard-size", "200",
-               "--batch-size", "16", "--no-progress"]
-    log = tmp_path / "driver.log"
-    killed = []
-
-    def kill_a_worker():
-        # The actor that committed the last unit: this run's, on one of the two nodes.
-        pid = manifest_units(output)[-1]["pid"]
-        assert "MapWorker" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
-        os.kill(pid, signal.SIGKILL)
-        killed.append(pid)
-
-    with open(log, "w") as log_file:
-        proc = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True)
-        try:
-            done = kill_when_units_done(proc, output, 2, 600, kill_a_worker, lambda: _logs(log, base))
-            proc.wait(timeout=400)
-        finally:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, log.read_text()[-3000:]
-    assert done < 100, "the run finished before a worker was killed"
-    assert_every_record_once(output, expected)
-    units = manifest_units(output)
-    assert len(units) == 100 and len({unit["unit"] for unit in units}) == 100
-    assert killed[0] not in {unit["pid"] for unit in units[done + 2:]}, "the killed worker kept committing units"
 
 
 # ---------------------------------------------------------------------------------------------

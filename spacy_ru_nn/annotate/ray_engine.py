@@ -20,9 +20,17 @@ from .annotator import ShardSettings, UnitAnnotator
 from .inputs import Unit
 
 Commit = Callable[[Dict[str, Any]], None]
+# What a driver refused by a token-protected cluster is told to set.
+SET_THE_TOKEN = (
+    "set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH to the cluster's token file (see README, 'Annotate on a cluster')"
+)
 # A fixed pool starts on its first ready actor (ray-project/ray#60124): wait for all of them,
 # so that every worker takes units from the start, for at most this long.
 ACTOR_START_TIMEOUT_S = 600
+
+
+class ClusterAuthError(ConnectionError):
+    """The cluster at `--address` refused this driver: its token is missing or wrong."""
 
 
 class RayUnitAnnotator:
@@ -58,6 +66,7 @@ def run_ray(pipeline: str, settings: ShardSettings, units: Sequence[Unit], commi
     """
     import ray
     from ray.data import ActorPoolStrategy, DataContext
+    from ray.exceptions import AuthenticationError
 
     started_ray = False
     if not ray.is_initialized():
@@ -68,7 +77,13 @@ def run_ray(pipeline: str, settings: ShardSettings, units: Sequence[Unit], commi
             # A local instance: as many CPUs as workers even on a smaller machine (they then
             # share cores), rather than actors that never start.
             options["num_cpus"] = max(os.cpu_count() or 1, workers)
-        ray.init(**options)
+        try:
+            ray.init(**options)
+        except (AuthenticationError, ConnectionError) as err:
+            refusal = token_refusal(err, address) if address else None
+            if refusal is None:
+                raise
+            raise refusal
         started_ray = True
     try:
         context = DataContext.get_current()
@@ -96,4 +111,25 @@ def run_ray(pipeline: str, settings: ShardSettings, units: Sequence[Unit], commi
             ray.shutdown()
 
 
-__all__ = ["RayUnitAnnotator", "run_ray"]
+def token_refusal(err: Exception, address: str) -> Optional[ClusterAuthError]:
+    """The error to show instead of `err`, raised by `ray.init(address=address)`, if it is about
+    the token; else None. Ray raises `AuthenticationError` at once when token auth is on here and
+    the token cannot be read. A cluster that rejects the token (none sent, or another one) is
+    retried for about 20 s, then Ray raises `ConnectionError`, and "InvalidAuthToken" is only
+    in the text of the error it chains."""
+    from ray.exceptions import AuthenticationError
+
+    if isinstance(err, AuthenticationError):
+        return ClusterAuthError(f"No Ray token for the cluster at {address} ({err.message}): {SET_THE_TOKEN}")
+    chained: Optional[BaseException] = err
+    while chained is not None:
+        if "InvalidAuthToken" in str(chained):
+            return ClusterAuthError(
+                f"The Ray cluster at {address} requires token authentication and refused this driver's token "
+                f"(missing or wrong): {SET_THE_TOKEN}"
+            )
+        chained = chained.__cause__ or chained.__context__
+    return None
+
+
+__all__ = ["ClusterAuthError", "RayUnitAnnotator", "run_ray", "token_refusal"]

@@ -7,6 +7,7 @@ import typer
 from wasabi import msg
 
 from ..annotate import ENGINES, FORMATS, InputError, ManifestMismatch, annotate_corpus
+from ..annotate.ray_engine import ClusterAuthError
 from ._app import app
 
 
@@ -33,7 +34,7 @@ def annotate(
             pipeline, input_path, output, fmt=fmt, text_field=text_field, engine=engine, n_process=n_process,
             batch_size=batch_size, shard_size=shard_size, workers=workers, address=address, progress=progress,
         )
-    except (InputError, ManifestMismatch, ValueError) as err:
+    except (InputError, ManifestMismatch, ValueError, ClusterAuthError) as err:
         msg.fail(str(err), exits=1)
     except KeyboardInterrupt:
         msg.fail(f"Interrupted: run the same command again to resume (finished shards are kept in {output})", exits=130)
