@@ -15,17 +15,18 @@ def convert_factru(
     output_dir: Path = typer.Argument(..., help="Where train.spacy, dev.spacy and test.spacy go"),
     dev_fraction: float = typer.Option(0.2, help="Share of devset documents held out for early stopping"),
     seed: int = typer.Option(0, help="Seed of the document-level train/dev split and the folds"),
-    n_folds: int = typer.Option(3, help="Cross-validation folds of the devset, by document, for cv-ner (0: none)"),
+    n_folds: int = typer.Option(3, help="Cross-validation folds of the devset, split by document (0: none)"),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed records (counted) instead of stopping"),
     tokenizer: str = typer.Option(
-        "razdel", help="'razdel' (the NER configs' tokenizer, spacy-ru-nn.RazdelTokenizer.v1) or 'spacy' (spaCy's Russian one)"
+        "razdel", help="'razdel' (natasha's tokenizer, which the NER pipelines use) or 'spacy' (spaCy's Russian tokenizer)"
     ),
 ) -> None:
     """devset -> train + held-out dev (split by document, seeded); testset -> test.
 
     Documents are tokenized as the pipeline that trains on them will tokenize (razdel for the
-    NER configs), so that gold entities fall on its token boundaries. devset.spacy holds all devset documents, for the final fit once model selection has
-    chosen the training schedule; folds/fold_K/{train,dev}.spacy are for `cv-ner`.
+    NER configs), so that gold entities fall on its token boundaries. devset.spacy holds every
+    devset document, for the final fit; folds/fold_K/{train,dev}.spacy are the
+    cross-validation folds that choose the training schedule.
     """
     import spacy
     from spacy.tokens import DocBin

@@ -18,9 +18,9 @@ def evaluate_ner(
     model: str = typer.Argument(..., help="Pipeline name or path"),
     data_path: Path = typer.Argument(..., help=".spacy file with gold entities", exists=True, dir_okay=False),
     output: Path = typer.Option(None, "--output", "-o", help="Where to write the metrics JSON"),
-    batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
+    batch_size: int = typer.Option(64, help="Texts per batch through the pipeline"),
     train_path: Optional[Path] = typer.Option(
-        None, "--train-path", help=".spacy file the model was trained on: recall on mentions seen in it and unseen",
+        None, "--train-path", help="The .spacy file the pipeline was trained on: recall is then also reported for test mentions seen in it and unseen",
         exists=True, dir_okay=False,
     ),
     n_examples: int = typer.Option(0, "--examples", help="Print this many errors of each kind, drawn at random"),

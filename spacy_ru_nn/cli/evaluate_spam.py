@@ -18,7 +18,7 @@ def evaluate_spam(
     ),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Metrics JSON"),
     plots_dir: Optional[Path] = typer.Option(None, "--plots", help="Folder for ROC, PR and confusion PNGs"),
-    threshold: Optional[float] = typer.Option(None, help="Override the component's threshold"),
+    threshold: Optional[float] = typer.Option(None, help="Spam probability from which a message counts as spam (default: the pipeline's own threshold)"),
 ) -> None:
     """Accuracy, P/R/F1, ROC AUC, MCC and confusion matrix for spam, plus spaCy's scores."""
     import spacy

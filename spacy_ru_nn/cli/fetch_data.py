@@ -103,12 +103,17 @@ def _download(assets: Path, project_dir: Path) -> None:
 def fetch_data(
     assets: Path = typer.Option(Path("assets"), help="The project's assets folder"),
     mirror: Optional[str] = typer.Option(
-        "", help="A local folder laid out like ../shared/data; empty: download the canonical sources"
+        "",
+        help=(
+            "A local copy of the corpora: a folder holding factRuEval-2016/devset, factRuEval-2016/testset "
+            "and sms_spam/SMSSpamCollection. Empty: download them from their canonical sources"
+        ),
     ),
-    project_dir: Path = typer.Option(Path("."), help="Project root holding project.yml"),
-    allow_changed: bool = typer.Option(False, "--allow-changed", help="Warn instead of failing on a digest mismatch"),
+    project_dir: Path = typer.Option(Path("."), help="The project folder whose project.yml lists the download sources"),
+    allow_changed: bool = typer.Option(False, "--allow-changed", help="Use corpora whose content differs from the published one (a warning instead of an error)"),
 ) -> None:
-    """Fill assets/factRuEval-2016 and assets/sms_spam from the mirror or the canonical sources."""
+    """Put the corpora into the assets folder, downloaded or copied from --mirror, and check them
+    against the SHA-256 digests of the published numbers."""
     assets.mkdir(parents=True, exist_ok=True)
     if mirror:
         mirror_dir = Path(mirror)
