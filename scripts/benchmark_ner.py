@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import typer
-from spacy.cli._util import parse_config_overrides
+from spacy_ru_nn.compat import parse_config_overrides
 from wasabi import msg
 
 from ._app import app

@@ -8,6 +8,8 @@ from spacy.lang.ru import lex_attrs as ru_lex_attrs
 from spacy.language import Language
 from spacy.util import registry
 
+from .compat import russian_number_words
+
 
 @registry.callbacks("spacy-ru-nn.torch_threads.v1")
 def make_torch_threads(n_threads: int = 1) -> Callable[[Type[Language]], Type[Language]]:
@@ -66,7 +68,7 @@ def make_russian_like_num() -> Callable[[Language], Language]:
     return use_russian_like_num
 
 
-RUSSIAN_NUMBER_WORDS: FrozenSet[str] = frozenset(ru_lex_attrs._num_words)
+RUSSIAN_NUMBER_WORDS: FrozenSet[str] = russian_number_words()
 
 
 def russian_like_num(text: str) -> bool:

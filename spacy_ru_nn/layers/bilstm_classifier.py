@@ -277,7 +277,7 @@ def convert_token_inputs(
 ) -> Tuple[ArgsKwargs, Callable[[Any], List]]:
     """Move a token batch to torch; integer inputs have no gradient to pass back."""
     shim = cast(PyTorchShim, model.shims[0])
-    module = cast(BiLSTMClassifier, shim._model)
+    module = cast(BiLSTMClassifier, torch_module(model))
     args = _module_inputs(batch, module, shim.device)
     return ArgsKwargs(args=args, kwargs={}), lambda d_inputs: []
 

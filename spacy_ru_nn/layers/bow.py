@@ -45,6 +45,7 @@ from .ngrams import (
     rows_adding,
 )
 from .text_classifier import install_classifier, n_labels_from, n_logits
+from .torch_glue import torch_module
 
 WEIGHTINGS = ("count", "binary", "tfidf")
 ACTIVATIONS = ("relu", "tanh")
@@ -508,7 +509,7 @@ def convert_bag_inputs(
     """A bag as EmbeddingBag tensors: bucket ids (uint64 % n_buckets, cast to int64 only
     then) or int64-viewed keys, looked up and weighted by the module."""
     shim = cast(PyTorchShim, model.shims[0])
-    module = cast(BoWPerceptron, shim._model)
+    module = cast(BoWPerceptron, torch_module(model))
     if module.hashed:
         keys = (bag.keys % numpy.uint64(module.n_features)).astype("int64")
     else:

@@ -12,6 +12,9 @@ import torch
 from thinc.api import Model, Optimizer
 from thinc.types import Floats1d, FloatsXd
 
+from ..compat import replace_layer
+from .torch_glue import built_modules, torch_module
+
 
 def grow_tagger_output(model: Model, old_tags: Sequence[str], new_tags: Sequence[str]) -> None:
     """Resize the tagger's output layer and CRF (refs "output_layer" and "crf") from old_tags to
@@ -59,8 +62,7 @@ def _resized_copy(layer: Model, params: Dict[str, FloatsXd]) -> Model:
 
 
 def _replace_layer(model: Model, ref: str, new: Model) -> None:
-    old = model.get_ref(ref)
-    model._layers[model.layers.index(old)] = new
+    replace_layer(model, model.get_ref(ref), new)
     model.set_ref(ref, new)
 
 
@@ -75,7 +77,7 @@ def resize_classifier_output(model: Model, n_labels: int) -> Model:
     trained row second. A model that is not built yet is left for `initialize`.
     """
     wrapper = model.get_ref("output_layer")
-    module = wrapper.shims[0]._model
+    module = torch_module(wrapper)
     if module is None:
         return model
     n_old = wrapper.get_dim("nO")
@@ -118,15 +120,12 @@ def forget_resized_torch_params(model: Model, sgd: Optimizer) -> None:
     label has grown an output layer in place, the old entries no longer fit the parameter.
     """
     tables: Sequence[Dict] = [sgd.mom1, sgd.mom2, sgd.averages or {}]
-    for node in model.walk():
-        for shim in node.shims:
-            if shim._model is None:
-                continue
-            for name, param in shim._model.named_parameters():
-                key = (shim.id, name)
-                for table in tables:
-                    if key in table and table[key].size != param.numel():
-                        del table[key]
+    for shim, module in built_modules(model):
+        for name, param in module.named_parameters():
+            key = (shim.id, name)
+            for table in tables:
+                if key in table and table[key].size != param.numel():
+                    del table[key]
 
 
 __all__ = ["forget_resized_torch_params", "grow_tagger_output", "resize_classifier_output"]

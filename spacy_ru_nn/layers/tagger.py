@@ -1,6 +1,6 @@
 """thinc glue for the BiLSTM tagger: featurizer -> torch encoder -> softmax head, per doc."""
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union, cast
 
 import torch
 from spacy.tokens import Doc
@@ -11,6 +11,7 @@ from thinc.types import Floats2d
 from .crf import CRFTransitions
 from .features import TokenFeatures, build_lexicon, load_gazetteers
 from .slovnet import navec_unknown_vector, read_slovnet_pack
+from .torch_glue import torch_module
 from .torch_modules import BiLSTMTokenEncoder
 from .vectors import load_navec_table, load_navec_words
 
@@ -119,7 +120,7 @@ def tagger_init(
                 "`vectors` ('natasha' or a navec .tar path) or set lexicon = false."
             )
         build_lexicon(featurizer, load_navec_words(model.attrs["vectors"]))
-    module: BiLSTMTokenEncoder = model.get_ref("encoder").shims[0]._model
+    module = cast(BiLSTMTokenEncoder, torch_module(model.get_ref("encoder")))
     if module.vectors is not None:
         source = model.attrs["vectors"]
         if not source:

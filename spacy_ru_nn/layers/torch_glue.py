@@ -20,13 +20,15 @@ the caller, and each component would otherwise solve them on its own:
   `with_torch_averages` a component's `use_params` silently keeps the current weights.
 """
 import io
-from typing import Any, Callable, Dict, Iterator, Optional, Protocol, Type, TypeVar, cast
+from typing import Any, Callable, Dict, Iterator, Optional, Protocol, Tuple, Type, TypeVar, cast
 
 import srsly
 import torch
 from thinc.api import Model, torch2xp
 from thinc.shims import PyTorchShim
 from thinc.util import get_torch_default_device
+
+from ..compat import set_shim_module, shim_module
 
 
 class ConfigurableModule(Protocol):
@@ -47,20 +49,28 @@ def torch_shims(model: Model) -> Iterator[PyTorchShim]:
                 yield shim
 
 
+def built_modules(model: Model) -> Iterator[Tuple[PyTorchShim, torch.nn.Module]]:
+    """Every PyTorch shim in the model's tree whose module is built, with its module."""
+    for shim in torch_shims(model):
+        module = shim_module(shim)
+        if module is not None:
+            yield shim, module
+
+
 def torch_module(wrapper: Model) -> Optional[torch.nn.Module]:
     """The module of a PyTorchWrapper layer, or None while `init` has not built it."""
-    return cast(PyTorchShim, wrapper.shims[0])._model
+    return shim_module(wrapper.shims[0])
 
 
 def is_built(model: Model) -> bool:
     """Whether every torch module of the model exists, i.e. the model can predict."""
-    return all(shim._model is not None for shim in torch_shims(model))
+    return all(shim_module(shim) is not None for shim in torch_shims(model))
 
 
 def install_module(wrapper: Model, module: ModuleT) -> ModuleT:
     """Put a module built after the wrapper into its shim, on thinc's current device."""
     module = module.to(get_torch_default_device())
-    cast(PyTorchShim, wrapper.shims[0])._model = module
+    set_shim_module(wrapper.shims[0], module)
     return module
 
 
@@ -110,12 +120,10 @@ def set_torch_dropout_rate(model: Model, drop: Optional[float]) -> None:
     layers, so without this training would keep the rate the module was built with."""
     if drop is None:
         return
-    for shim in torch_shims(model):
-        if shim._model is None:
-            continue
-        for module in shim._model.modules():
-            if isinstance(module, torch.nn.Dropout):
-                module.p = drop
+    for _, module in built_modules(model):
+        for layer in module.modules():
+            if isinstance(layer, torch.nn.Dropout):
+                layer.p = drop
 
 
 def with_torch_averages(model: Model, params: Dict) -> Dict:
@@ -127,17 +135,13 @@ def with_torch_averages(model: Model, params: Dict) -> Dict:
     module's state_dict is given, averaged where the optimizer has an average.
     """
     translated = dict(params)
-    for shim in torch_shims(model):
-        if shim._model is None:
-            continue
+    for shim, module in built_modules(model):
         averaged = {
-            name: params[(shim.id, name)]
-            for name, _ in shim._model.named_parameters()
-            if (shim.id, name) in params
+            name: params[(shim.id, name)] for name, _ in module.named_parameters() if (shim.id, name) in params
         }
         if not averaged:
             continue
-        state = {name: torch2xp(value) for name, value in shim._model.state_dict().items()}
+        state = {name: torch2xp(value) for name, value in module.state_dict().items()}
         state.update(averaged)
         translated.update({f"pytorch_{shim.id}_{name}": value for name, value in state.items()})
     return translated
