@@ -189,6 +189,13 @@ def test_an_invisible_token_inside_an_entity_stays_inside():
     assert [(ent.start, ent.end, ent.label_) for ent in doc.ents] == [(0, 3, "PER")]
 
 
+def test_ner_reads_and_learns_from_docs_of_invisible_characters_only(ner_nlp):
+    texts = ["\u200b", "\u202e \ufeff", ""]
+    assert [doc.ents for doc in ner_nlp.pipe(texts)] == [(), (), ()]
+    examples = [Example(ner_nlp.make_doc(text), ner_nlp.make_doc(text)) for text in texts]
+    assert ner_nlp.get_pipe("bilstm_ner").update(examples)["bilstm_ner"] == 0.0
+
+
 def test_ner_learns_the_same_from_sprinkled_examples(ner_nlp):
     """An update's loss on sprinkled examples is the clean examples' loss."""
     clean = make_ner_examples(ner_nlp, RU_SENTENCES)
@@ -235,7 +242,8 @@ def spam_nlp(request) -> Language:
 
 
 def test_spam_probability_is_the_clean_texts(spam_nlp):
-    pairs = sprinkled([*SPAM, *HAM, "Call me, don't text: 0800 123!"])
+    # "" sprinkled is a text of invisible characters only: it scores as the empty text.
+    pairs = sprinkled([*SPAM, *HAM, "Call me, don't text: 0800 123!", ""])
     clean_docs = list(spam_nlp.pipe(clean for clean, _ in pairs))
     for (clean, noisy), clean_doc, doc in zip(pairs, clean_docs, spam_nlp.pipe(noisy for _, noisy in pairs)):
         assert doc.text == noisy

@@ -205,13 +205,13 @@ class BiLSTMEntityRecognizer(CheckedLoading, UsesTorchAverages, TrainablePipe):
         losses.setdefault(self.name, 0.0)
         validate_examples(examples, "BiLSTMEntityRecognizer.update")
         examples = list(examples)
-        if not any(len(eg.predicted) for eg in examples):
-            # Handle cases where there are no tokens in any docs.
+        views, _ = _visible_views([eg.predicted for eg in examples])
+        if not any(len(view) for view in views):
+            # Handle cases where there are no tokens in any docs (or only invisible ones).
             return losses
         self._add_new_labels(examples)
         set_torch_dropout_rate(self.model, drop)
         set_dropout_rate(self.model, drop)
-        views, _ = _visible_views([eg.predicted for eg in examples])
         scores, backprop = self.model.begin_update(views)
         loss, d_scores = self.get_loss(examples, scores)
         backprop(d_scores)
