@@ -29,8 +29,9 @@ _INVISIBLE_CODES = numpy.asarray([ord(char) for char in INVISIBLE], dtype=numpy.
 
 
 def has_invisible(text: str) -> bool:
-    """Whether `text` holds an invisible character: one regex scan, no copy of the text."""
-    return INVISIBLE_RE.search(text) is not None
+    """Whether `text` holds an invisible character: one regex scan, no copy of the text, and
+    none for ASCII text, which cannot hold one."""
+    return not text.isascii() and INVISIBLE_RE.search(text) is not None
 
 
 def strip_invisible(text: str) -> str:

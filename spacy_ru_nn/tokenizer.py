@@ -146,7 +146,7 @@ class InvisibleAwareTokenizer:
             words.append(text[end:])
             spaces.append(False)
         doc = Doc(self.vocab, words=words, spaces=spaces)
-        # The wrapped tokenizer's norms (special cases set some) carry over to their tokens.
+        # A token's norm is its clean token's: a special case's, or its word's without them.
         norms = doc.to_array([NORM])
         norms[clean_tokens] = clean.to_array([NORM])
         doc.from_array([NORM], norms)
