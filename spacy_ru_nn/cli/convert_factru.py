@@ -7,7 +7,7 @@ from spacy.tokens import DocBin
 from wasabi import msg
 
 from ..corpora.factru import CorpusFormatError, convert_folder, fold_documents, split_documents
-from ..tokenizer import RazdelTokenizer
+from ..tokenizer import InvisibleAwareTokenizer, RazdelTokenizer
 from ._app import convert_app
 
 
@@ -22,7 +22,8 @@ def convert_factru(
     n_folds: int = typer.Option(3, help="Cross-validation folds of the devset, by document, for cv-ner (0: none)"),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed records (counted) instead of stopping"),
     tokenizer: str = typer.Option(
-        "razdel", help="'razdel' (the NER configs' tokenizer, spacy-ru-nn.RazdelTokenizer.v1) or 'spacy' (spaCy's Russian one)"
+        "razdel",
+        help="'razdel' (the NER configs' tokenizer, spacy-ru-nn.RazdelTokenizer.v1 inside spacy-ru-nn.InvisibleAwareTokenizer.v1) or 'spacy' (spaCy's Russian one)",
     ),
 ) -> None:
     """devset -> train + held-out dev (split by document, seeded); testset -> test.
@@ -33,7 +34,7 @@ def convert_factru(
     """
     nlp = spacy.blank("ru")
     if tokenizer == "razdel":
-        nlp.tokenizer = RazdelTokenizer(nlp.vocab)
+        nlp.tokenizer = InvisibleAwareTokenizer(RazdelTokenizer(nlp.vocab))
     elif tokenizer != "spacy":
         msg.fail(f"--tokenizer {tokenizer!r}: use 'razdel' or 'spacy'", exits=1)
     output_dir.mkdir(parents=True, exist_ok=True)
