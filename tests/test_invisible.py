@@ -208,7 +208,7 @@ def test_ner_learns_the_same_from_sprinkled_examples(ner_nlp):
 SPAM_MODELS = {
     # configs/spam.cfg's features: word uni- and bigrams, SHAPE, character n-grams; and NORM,
     # a token's own attribute, which is read from the doc instead of the lexeme table.
-    "bow": {**SMALL_TEXTCAT_MODEL, "token_attrs": ["SHAPE"], "char_ngram_range": [2, 4]},
+    "bow": {**SMALL_TEXTCAT_MODEL, "token_attrs": ["SHAPE"], "char_ngram_range": [2, 5]},
     "bow_norm": {**SMALL_TEXTCAT_MODEL, "token_attrs": ["NORM", "SHAPE"]},
     "bilstm": {
         "@architectures": "spacy-ru-nn.BiLSTMClassifier.v1",

@@ -328,7 +328,8 @@ def bilstm_classifier_init(
 def token_attention(model: Model[List[Doc], Floats2d], doc: Doc) -> List[Tuple[Token, float]]:
     """The attention weight of each token the classifier read in `doc`.
 
-    Whitespace tokens and tokens beyond `max_tokens` are not read and are not listed. The
+    Whitespace tokens, tokens made only of invisible characters and tokens beyond
+    `max_tokens` are not read and are not listed. The
     weights of a non-empty doc sum to 1; an empty doc gives [].
 
     model (Model[List[Doc], Floats2d]): a built `spacy-ru-nn.BiLSTMClassifier.v1` with
