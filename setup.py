@@ -65,6 +65,7 @@ setup(
         ],
         "spacy_tokenizers": [
             "spacy-ru-nn.RazdelTokenizer.v1 = spacy_ru_nn.tokenizer:create_razdel_tokenizer",
+            "spacy-ru-nn.InvisibleAwareTokenizer.v1 = spacy_ru_nn.tokenizer:create_invisible_aware_tokenizer",
         ],
         "spacy_scorers": [
             "spacy-ru-nn.textcat_scorer.v1 = spacy_ru_nn.scorers:make_textcat_scorer",

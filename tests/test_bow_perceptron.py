@@ -240,6 +240,8 @@ def test_cached_word_vectors_follow_every_weight_change():
 
 
 LEXEME_TEXTS = SPAM + HAM + ["", "  \n ", "Hi  there\t!", "FREE free Free", "Straße ЖУК 12:30 http://x.y"]
+# Invisible characters glued to words and on their own: both paths read the visible words.
+LEXEME_TEXTS += ["Call\u200b now \u202e FREE\ufeff", "\u200b", "don\u2060't \u200f Hi"]
 
 
 @pytest.mark.parametrize("token_attrs", [["SHAPE"], ["SHAPE", "PREFIX", "SUFFIX"], []])

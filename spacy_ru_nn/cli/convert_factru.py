@@ -32,11 +32,11 @@ def convert_factru(
     from spacy.tokens import DocBin
 
     from ..corpora.factru import CorpusFormatError, convert_folder, fold_documents, split_documents
-    from ..tokenizer import RazdelTokenizer
+    from ..tokenizer import InvisibleAwareTokenizer, RazdelTokenizer
 
     nlp = spacy.blank("ru")
     if tokenizer == "razdel":
-        nlp.tokenizer = RazdelTokenizer(nlp.vocab)
+        nlp.tokenizer = InvisibleAwareTokenizer(RazdelTokenizer(nlp.vocab))
     elif tokenizer != "spacy":
         msg.fail(f"--tokenizer {tokenizer!r}: use 'razdel' or 'spacy'", exits=1)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from thinc.api import Config, Model, Optimizer, SequenceCategoricalCrossentropy,
 from thinc.types import Floats2d, Ints1d
 
 from ..about import __version__
+from ..invisible import has_invisible, strip_invisible, visible_view
 from ..layers.crf import crf_from_layer, pad_sequences
 from ..layers.features import sequence_lengths
 from ..layers.resize import grow_tagger_output
@@ -138,13 +139,23 @@ class BiLSTMEntityRecognizer(CheckedLoading, UsesTorchAverages, TrainablePipe):
         return self.model.has_ref("crf")
 
     def predict(self, docs: Iterable[Doc]) -> List[Ints1d]:
-        """Best tag ids per doc: Viterbi under the CRF, otherwise the argmax per token."""
+        """Best tag ids per doc: Viterbi under the CRF, otherwise the argmax per token.
+
+        The model reads each doc's visible view (`invisible.visible_view`): a token made only
+        of invisible characters is not read and gets -1.
+        """
         docs = list(docs)
         if not self.model.get_ref("output_layer").has_dim("nO"):
             raise ValueError(Errors.E109.format(name=self.name))
-        if not any(len(doc) for doc in docs):
+        views, keeps = _visible_views(docs)
+        if not any(len(view) for view in views):
             # Handle cases where there are no tokens in any docs.
-            return [numpy.zeros(len(doc), dtype="int64") for doc in docs]
+            tag_ids = [numpy.zeros(len(view), dtype="int64") for view in views]
+        else:
+            tag_ids = self._predict_tags(views)
+        return [_spread(ids, keep, len(doc)) for ids, keep, doc in zip(tag_ids, keeps, docs)]
+
+    def _predict_tags(self, docs: List[Doc]) -> List[Ints1d]:
         scores = [self.model.ops.to_numpy(s) for s in self.model.predict(docs)]
         if not self.uses_crf:
             return [doc_scores.argmax(axis=1) for doc_scores in scores]
@@ -168,10 +179,17 @@ class BiLSTMEntityRecognizer(CheckedLoading, UsesTorchAverages, TrainablePipe):
             if not len(doc):
                 doc.ents = []
                 continue
-            doc_tag_ids = numpy.array(doc_tag_ids)
+            doc_tag_ids = numpy.asarray(doc_tag_ids)
+            # The tokens the model read: entities are decoded over those, so that a token it
+            # skipped lies inside an entity or outside, never at an edge.
+            read = numpy.flatnonzero(doc_tag_ids >= 0)
+            read_tag_ids = doc_tag_ids[read]
             # Whitespace tokens are never part of an entity, whatever the model says.
-            doc_tag_ids[doc.to_array(IS_SPACE).astype(bool)] = 0
-            spans = [Span(doc, start, end, label) for start, end, label in decode_spans(doc_tag_ids, tags)]
+            read_tag_ids[_is_space(doc, read)] = 0
+            spans = [
+                Span(doc, int(read[start]), int(read[end - 1]) + 1, label)
+                for start, end, label in decode_spans(read_tag_ids, tags)
+            ]
             doc.set_ents(spans, default="outside")
 
     def update(
@@ -187,13 +205,14 @@ class BiLSTMEntityRecognizer(CheckedLoading, UsesTorchAverages, TrainablePipe):
         losses.setdefault(self.name, 0.0)
         validate_examples(examples, "BiLSTMEntityRecognizer.update")
         examples = list(examples)
-        if not any(len(eg.predicted) for eg in examples):
-            # Handle cases where there are no tokens in any docs.
+        views, _ = _visible_views([eg.predicted for eg in examples])
+        if not any(len(view) for view in views):
+            # Handle cases where there are no tokens in any docs (or only invisible ones).
             return losses
         self._add_new_labels(examples)
         set_torch_dropout_rate(self.model, drop)
         set_dropout_rate(self.model, drop)
-        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        scores, backprop = self.model.begin_update(views)
         loss, d_scores = self.get_loss(examples, scores)
         backprop(d_scores)
         if sgd not in (None, False):
@@ -202,12 +221,17 @@ class BiLSTMEntityRecognizer(CheckedLoading, UsesTorchAverages, TrainablePipe):
         return losses
 
     def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]):
+        """The loss and its gradient, for the scores of the examples' visible views."""
         validate_examples(examples, "BiLSTMEntityRecognizer.get_loss")
         examples = list(examples)
         scheme = self.cfg["tag_scheme"]
-        truths = [biluo_to_scheme(eg.get_aligned_ner(), scheme) for eg in examples]
+        views, keeps = _visible_views([eg.predicted for eg in examples])
+        truths = []
+        for eg, keep in zip(examples, keeps):
+            doc_truths = biluo_to_scheme(eg.get_aligned_ner(), scheme)
+            truths.append(doc_truths if keep is None else [doc_truths[i] for i in keep])
         if self.uses_crf:
-            loss, d_scores = self._crf_loss([eg.predicted for eg in examples], scores, truths)
+            loss, d_scores = self._crf_loss(views, scores, truths)
         else:
             loss_func = SequenceCategoricalCrossentropy(names=self.tags, normalize=False)
             d_scores, loss = loss_func(scores, truths)
@@ -264,3 +288,25 @@ class BiLSTMEntityRecognizer(CheckedLoading, UsesTorchAverages, TrainablePipe):
         if not doc_sample:
             raise ValueError(Errors.E923.format(name=self.name))
         self.model.initialize(X=doc_sample, Y=label_sample)
+
+
+def _visible_views(docs: List[Doc]) -> Tuple[List[Doc], List[Optional[numpy.ndarray]]]:
+    """Each doc's visible view and the tokens it keeps (None for a doc that is its own)."""
+    views = [visible_view(doc) for doc in docs]
+    return [view for view, _ in views], [keep for _, keep in views]
+
+
+def _spread(tag_ids: Ints1d, keep: Optional[numpy.ndarray], n_tokens: int) -> Ints1d:
+    """Tag ids of a view's tokens as the doc's; -1 for the tokens the view leaves out."""
+    if keep is None:
+        return tag_ids
+    spread = numpy.full(n_tokens, -1, dtype="int64")
+    spread[keep] = tag_ids
+    return spread
+
+
+def _is_space(doc: Doc, tokens: numpy.ndarray) -> numpy.ndarray:
+    """Which of the tokens are whitespace, invisible characters aside."""
+    if not has_invisible(doc.text):
+        return doc.to_array(IS_SPACE).astype(bool)[tokens]
+    return numpy.asarray([strip_invisible(doc[int(i)].text).isspace() for i in tokens], dtype=bool)

@@ -15,6 +15,8 @@ from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc
 
+from ..invisible import has_invisible, strip_invisible, visible_positions
+
 
 @Language.factory(
     "razdel_sentencizer",
@@ -33,7 +35,11 @@ def make_razdel_sentencizer(
 
 
 class RazdelSentencizer(Pipe):
-    """Set `token.is_sent_start` where razdel.sentenize starts a sentence."""
+    """Set `token.is_sent_start` where razdel.sentenize starts a sentence.
+
+    razdel reads the text without invisible characters (`invisible.py`), and a token made only
+    of them never starts a sentence, so they move no boundary.
+    """
 
     def __init__(self, name: str = "razdel_sentencizer", *, overwrite: bool = False, scorer: Optional[Callable] = None) -> None:
         self.name = name
@@ -43,8 +49,18 @@ class RazdelSentencizer(Pipe):
     def __call__(self, doc: Doc) -> Doc:
         if not len(doc) or (doc.has_annotation("SENT_START") and not self.overwrite):
             return doc
-        starts = numpy.fromiter((sentence.start for sentence in razdel.sentenize(doc.text)), dtype=numpy.int64)
-        is_start = numpy.isin(doc.to_array(IDX).astype(numpy.int64), starts)
+        text = doc.text
+        token_starts = doc.to_array(IDX).astype(numpy.int64)
+        readable = numpy.ones(len(doc), dtype=bool)
+        if has_invisible(text):
+            # Each token's offset in the text without them, and which tokens have any text left.
+            token_starts = numpy.searchsorted(visible_positions(text), token_starts)
+            readable = numpy.asarray([bool(strip_invisible(token.text)) for token in doc])
+            text = strip_invisible(text)
+        starts = numpy.fromiter((sentence.start for sentence in razdel.sentenize(text)), dtype=numpy.int64)
+        is_start = numpy.isin(token_starts, starts) & readable
+        # The first sentence starts at the first token, with any invisible tokens before its first word.
+        is_start[numpy.flatnonzero(readable)[:1]] = False
         is_start[0] = True
         # SENT_START: 1 starts a sentence, -1 continues one.
         doc.from_array([SENT_START], numpy.where(is_start, 1, -1).astype(numpy.uint64).reshape(-1, 1))

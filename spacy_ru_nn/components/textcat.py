@@ -311,8 +311,9 @@ class BoWTextCategorizer(CheckedLoading, UsesTorchAverages, TextCategorizer):
         """Which tokens the classifier attended to: the attention pooling's weights.
 
         Only models with attention pooling have them (`spacy-ru-nn.BiLSTMClassifier.v1`
-        with `pooling = "attention"`). Whitespace tokens and tokens beyond the model's
-        `max_tokens` are not read and not listed; the listed weights sum to 1.
+        with `pooling = "attention"`). Whitespace tokens, tokens made only of invisible
+        characters and tokens beyond the model's `max_tokens` are not read and not listed;
+        the listed weights sum to 1.
 
         doc (Doc): A document (tokenized; it need not have been through the pipeline).
         RETURNS (List[Tuple[Token, float]]): (token, weight) pairs in document order.

@@ -5,6 +5,8 @@ The lecture's last model for text classification, as a drop-in architecture for 
 * `token_ids`: a parameter-free thinc layer that turns a batch of `Doc`s into one flat
   (n_tokens, n_attrs) array of hashed token attributes (LOWER, SHAPE, PREFIX, SUFFIX, ...),
   skipping whitespace tokens and keeping at most `max_tokens` per doc, plus each doc's length,
+  each word read without invisible characters (a word made only of them is skipped too, see
+  `ngrams.visible_lexeme`),
   and with `static_vectors` each token's row of the pipeline's vector table (`nlp.vocab.vectors`,
   looked up by the lowercase form; zeros for words without a vector).
 * `BiLSTMClassifier`: a `torch.nn.Module` (no spaCy imports): one embedding table per
@@ -35,6 +37,7 @@ from thinc.shims import PyTorchShim
 from thinc.types import Floats2d
 from torch import nn
 
+from .ngrams import LEXEME_ATTRS, LexemeColumns, token_columns, visible_lexeme
 from .text_classifier import install_classifier, n_labels_from, n_logits, token_attr_id
 from .torch_glue import torch_module
 from .torch_modules import BiLSTM
@@ -61,8 +64,10 @@ class TokenBatch:
 
 
 def kept_tokens(doc: Doc, max_tokens: int) -> List[Token]:
-    """The tokens the classifier reads: no whitespace tokens, at most max_tokens of them."""
-    return [token for token in doc if not token.is_space][:max_tokens]
+    """The tokens the classifier reads: no whitespace tokens (nor any made only of invisible
+    characters), at most max_tokens of them."""
+    vocab = doc.vocab
+    return [token for token in doc if not visible_lexeme(vocab, token.orth).is_space][:max_tokens]
 
 
 def token_ids(attrs: Sequence[str], max_tokens: int, static_vectors: bool = False) -> Model[List[Doc], TokenBatch]:
@@ -76,11 +81,18 @@ def token_ids(attrs: Sequence[str], max_tokens: int, static_vectors: bool = Fals
     columns = [token_attr_id(name, "attrs") for name in attrs]
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be positive, got {max_tokens}")
+    read = [IS_SPACE, *columns, LOWER] if static_vectors else [IS_SPACE, *columns]
     return Model(
         "token_ids",
         _token_ids_forward,
         # thinc serializes these attrs with the model: keep their meaning stable.
-        attrs={"columns": [IS_SPACE, *columns], "max_tokens": max_tokens, "static_vectors": static_vectors},
+        attrs={
+            "columns": [IS_SPACE, *columns],
+            "max_tokens": max_tokens,
+            "static_vectors": static_vectors,
+            # Lexeme attributes per distinct word (not saved); None when one is a token's own.
+            "lexemes": LexemeColumns(read) if all(c in LEXEME_ATTRS for c in read) else None,
+        },
     )
 
 
@@ -93,15 +105,15 @@ def _token_ids_forward(
     n_attrs = len(columns) - 1
     # With static vectors, the lowercase form (their lookup key) comes last.
     read = [*columns, LOWER] if static_vectors else columns
-    parts = []
-    for doc in docs:
-        array = doc.to_array(read).reshape(-1, len(read))
-        parts.append(array[array[:, 0] == 0, 1:][:max_tokens])
-    lengths = numpy.asarray([len(part) for part in parts], dtype="int64")
-    if lengths.sum():
-        table = numpy.ascontiguousarray(numpy.concatenate(parts), dtype="uint64")
-    else:
-        table = numpy.zeros((0, len(read) - 1), dtype="uint64")
+    tokens = token_columns(docs, read, model.attrs.get("lexemes"))
+    doc_ids = numpy.repeat(numpy.arange(len(docs), dtype="int64"), [len(doc) for doc in docs])
+    is_word = tokens[:, 0] == 0
+    tokens, doc_ids = tokens[is_word], doc_ids[is_word]
+    # The first max_tokens words of each doc.
+    n_words = numpy.bincount(doc_ids, minlength=len(docs))
+    position = numpy.arange(len(doc_ids)) - (numpy.cumsum(n_words) - n_words)[doc_ids]
+    table = numpy.ascontiguousarray(tokens[position < max_tokens, 1:], dtype="uint64")
+    lengths = numpy.minimum(n_words, max_tokens).astype("int64")
     ids = numpy.ascontiguousarray(table[:, :n_attrs])
     vectors = None
     if static_vectors and docs:
@@ -316,7 +328,8 @@ def bilstm_classifier_init(
 def token_attention(model: Model[List[Doc], Floats2d], doc: Doc) -> List[Tuple[Token, float]]:
     """The attention weight of each token the classifier read in `doc`.
 
-    Whitespace tokens and tokens beyond `max_tokens` are not read and are not listed. The
+    Whitespace tokens, tokens made only of invisible characters and tokens beyond
+    `max_tokens` are not read and are not listed. The
     weights of a non-empty doc sum to 1; an empty doc gives [].
 
     model (Model[List[Doc], Floats2d]): a built `spacy-ru-nn.BiLSTMClassifier.v1` with

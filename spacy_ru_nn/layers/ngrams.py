@@ -10,17 +10,23 @@ IS_SPACE, ...) are looked up once per distinct word in a `LexemeColumns` table, 
 featurization. With character n-grams it also hands over each token's word and a function from
 words to the keys of their character n-grams, so that the model computes those once per
 distinct word, not per token.
+
+Every word is read without its invisible characters (`invisible.py`), and a word made only of
+them as whitespace, which the featurizers skip: `visible_lexeme` is applied once per distinct
+word, when the table learns it, so a text without them costs nothing more.
 """
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy
-from spacy.attrs import IS_SPACE, LOWER, ORTH, PREFIX, SHAPE, SUFFIX
+from spacy.attrs import IS_SPACE, LOWER, NORM, ORTH, PREFIX, SHAPE, SUFFIX
+from spacy.lexeme import Lexeme
 from spacy.strings import StringStore, hash_string
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from thinc.api import Model, NumpyOps, deserialize_attr, serialize_attr
 
+from ..invisible import has_invisible, strip_invisible
 from .text_classifier import token_attr_id
 
 # Character n-grams are taken from the first MAX_WORD_CHARS characters of a word: enough for
@@ -164,21 +170,51 @@ def _bag_of_ngrams_forward(
     return bag, lambda d_bag: []
 
 
+def visible_lexeme(vocab: Vocab, orth: int) -> Lexeme:
+    """The lexeme a featurizer reads for a word: the word without invisible characters, or a
+    space for a word made only of them, so that such a token is skipped as whitespace is."""
+    text = vocab.strings[orth]
+    if not has_invisible(text):
+        return vocab[orth]
+    return vocab[strip_invisible(text) or " "]
+
+
 def token_columns(docs: Sequence[Doc], columns: List[int], lexemes: Optional["LexemeColumns"]) -> numpy.ndarray:
-    """The batch's tokens as `Doc.to_array(columns)` of each doc, one doc after the other."""
+    """The batch's tokens as `Doc.to_array(columns)` of each doc, one doc after the other,
+    each word read as its `visible_lexeme`."""
     if lexemes is None or not docs:
-        arrays = [doc.to_array(columns) for doc in docs]
+        arrays = [doc.to_array([*columns, ORTH]) for doc in docs]
         if not sum(len(array) for array in arrays):
             return numpy.zeros((0, len(columns)), dtype="uint64")
-        return numpy.concatenate(arrays)
+        table = numpy.concatenate(arrays)
+        return _read_visible(docs[0].vocab, table, columns)[:, :-1]
     orths = [doc.to_array(ORTH) for doc in docs]
     return lexemes(docs[0].vocab, numpy.concatenate(orths))
 
 
+def _read_visible(vocab: Vocab, table: numpy.ndarray, columns: List[int]) -> numpy.ndarray:
+    """Rows of `to_array([*columns, ORTH])` with each word read as its `visible_lexeme`: its
+    lexeme attributes, and its norm where the token has the lexeme's. A token's own
+    attributes (POS, a special case's NORM, ...) stay as the pipeline set them."""
+    orths = table[:, -1]
+    for key in numpy.unique(orths).tolist():
+        if not has_invisible(vocab.strings[key]):
+            continue
+        rows = orths == key
+        lexeme, visible = vocab[key], visible_lexeme(vocab, key)
+        for j, column in enumerate(columns):
+            if column in LEXEME_ATTRS:
+                table[rows, j] = getattr(visible, LEXEME_ATTRS[column])
+            elif column == NORM:
+                table[rows & (table[:, j] == lexeme.norm), j] = visible.norm
+    return table
+
+
 class LexemeColumns:
     """Lexeme attributes of each distinct word (ORTH) seen so far, so that a doc is read with
-    one `to_array` column whatever the featurizer needs. Data derived from the vocab, not
-    weights: it is not serialized, and starts over for another vocab."""
+    one `to_array` column whatever the featurizer needs; a word's are those of its
+    `visible_lexeme`. Data derived from the vocab, not weights: it is not serialized, and
+    starts over for another vocab."""
 
     def __init__(self, columns: Sequence[int]) -> None:
         self.columns = list(columns)
@@ -196,7 +232,7 @@ class LexemeColumns:
             self.clear(vocab)
 
         def add(new: numpy.ndarray) -> None:
-            lexemes = [vocab[key] for key in new.view("uint64").tolist()]
+            lexemes = [visible_lexeme(vocab, key) for key in new.view("uint64").tolist()]
             columns = [[getattr(lex, name) for name in self.properties] for lex in lexemes]
             self.values.extend(numpy.asarray(columns, dtype="uint64"))
 
@@ -408,4 +444,5 @@ __all__ = [
     "ragged_take",
     "rows_adding",
     "token_columns",
+    "visible_lexeme",
 ]
