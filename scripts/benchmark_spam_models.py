@@ -1,4 +1,4 @@
-"""`benchmark-spam-models`: the lecture's text classifiers on the same split and folds, in one
+"""`benchmark-spam-models`: logistic regression to three hidden layers on the same split and folds, in one
 run: logistic regression; 1, 2 and 3 hidden layers with ReLU and with tanh; and, for the
 shipped shape, SGD against Adam and a zero start against a random one. Each is the shipped
 config (configs/spam.cfg) with only that setting changed, keeping the checkpoint with the best
@@ -39,8 +39,8 @@ class Variant:
     overrides: Dict[str, Any]
 
 
-def lecture_variants(config: Dict[str, Any], sgd_learn_rate: float, adam_learn_rate: float) -> List[Variant]:
-    """The rows, in the lecture's order. The shipped shape's row is the shipped config itself;
+def model_family_variants(config: Dict[str, Any], sgd_learn_rate: float, adam_learn_rate: float) -> List[Variant]:
+    """The rows, from logistic regression up. The shipped shape's row is the shipped config itself;
     the optimizer row trains it with the other of SGD and Adam."""
     model = config["components"]["textcat"]["model"]
     shipped = (model["depth"], model["activation"])
@@ -97,11 +97,11 @@ def benchmark_spam_models(
     adam_learn_rate: float = typer.Option(0.003, help="Learning rate of the Adam row, when the config trains with SGD"),
     jobs: int = typer.Option(1, help="Trainings run at once, one CPU thread each"),
 ) -> None:
-    """One table, one run: every model of the lecture on the same split (test F1/AUC, the epoch
+    """One table, one run: every model from logistic regression to three hidden layers on the same split (test F1/AUC, the epoch
     early stopping kept, training seconds) and the same folds (F1 and AUC mean ± sd)."""
     torch.set_num_threads(1)
     config = spacy.util.load_config(config_path, interpolate=False)
-    variants = lecture_variants(config, sgd_learn_rate, adam_learn_rate)
+    variants = model_family_variants(config, sgd_learn_rate, adam_learn_rate)
     if only:
         unknown = set(only) - {v.slug for v in variants}
         if unknown:

@@ -50,8 +50,8 @@ def build_bilstm_tagger_v2(
     fine_tune_pretrained: bool = False,
     pretrained_skip: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """Token features [-> pretrained context encoders] -> BiLSTM -> per-token tag scores (the
-    lecture's NER tagger).
+    """Token features [-> pretrained context encoders] -> BiLSTM -> per-token tag scores: a
+    BiLSTM reads each token in its context and a per-token classifier tags it.
 
     width (int): BiLSTM output width (both directions together).
     depth (int): Number of stacked BiLSTM layers.
@@ -72,8 +72,8 @@ def build_bilstm_tagger_v2(
         natasha's 'first', 'last', 'maybe_first' or paths to UTF-8 files, one entry per line.
         Read at initialize and stored in the model.
     lexicon (bool): Precompute the grammemes and gazetteer flags of every word of the vector
-        table at initialize (~10 s) and store them in the model (~4 MB), so that pymorphy3 runs
-        only for words outside it: a cold pipeline runs ~15% faster.
+        table at initialize and store them in the model, so that pymorphy3 runs only for
+        words outside it.
     word_dropout (float): In training, the share of tokens whose word vector is replaced by the
         learned out-of-vocabulary vector, so the model learns to tag unseen names from context.
     inference_precision (str): 'float32', 'bfloat16' or 'auto'. With bfloat16 the BiLSTM and
@@ -192,8 +192,8 @@ def build_bow_perceptron_v2(
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
     """Bag of word and character n-grams -> [Linear -> act] * depth -> Linear -> sigmoid (two
-    labels) or softmax (more): the lecture's models for SMS spam, from logistic regression
-    (depth 0) to a perceptron with three hidden layers.
+    labels) or softmax (more): from logistic regression (depth 0) to a perceptron with three
+    hidden layers.
 
     features (str): "hash" (n-grams hashed into n_buckets rows) or "vocab" (the n-grams
         of the training set that occur in at least min_df docs; others are ignored).
@@ -279,7 +279,7 @@ def build_bilstm_classifier_v1(
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
     """Hashed token embeddings -> BiLSTM -> pooling -> Linear -> sigmoid (two labels) or
-    softmax (more): the lecture's recurrent text classifier, for `nn_textcat`.
+    softmax (more): a recurrent text classifier for `nn_textcat`.
 
     attrs (List[str]): Token attributes embedded by hashing, e.g. ["LOWER", "SHAPE", "PREFIX",
         "SUFFIX"]; each gets its own table.

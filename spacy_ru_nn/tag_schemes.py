@@ -1,7 +1,7 @@
 """Token tag schemes for the BiLSTM tagger and decoding of tag sequences into entity spans.
 
-IO is the lecture's scheme (I-PER I-PER O O I-LOC): smallest label set, but two adjacent
-entities of one type merge. BIO marks each entity's first token, so they stay apart.
+IO (I-PER I-PER O O I-LOC) has the smallest label set, but two adjacent entities of one
+type merge. BIO marks each entity's first token, so they stay apart.
 """
 from typing import List, Optional, Sequence, Tuple
 

@@ -4,8 +4,8 @@ invisible characters (`invisible.py`) out of any tokenizer's way.
 razdel is natasha's tokenizer: navec's vectors and slovnet's pretrained encoders were trained on
 its tokens. spaCy's Russian tokenizer splits hyphenated words ("ТНК-ВР", "Санкт-Петербург",
 "из-за"), which are common in Russian names, and keeps others razdel splits ("тыс.",
-"NEWSru.com"): on the factRuEval testset one token in 25 differs, and slovnet's NER encoder
-reads spaCy's tokens 2.4 points of entity F1 worse than razdel's.
+"NEWSru.com"), so the pretrained encoders read spaCy's tokens worse than razdel's
+(`compare-segmentation`, docs/ner.md).
 """
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, List, Union

@@ -7,7 +7,7 @@ from thinc.api import fix_random_seed
 
 torch.set_num_threads(1)
 
-# The lecture's sentence and a few more, with token-index entity spans.
+# Short news-like sentences, with token-index entity spans.
 RU_SENTENCES = [
     ("Александр Пушкин родился в Москве.", [(0, 2, "PER"), (4, 5, "LOC")]),
     ("Владимир Путин посетил Сбербанк в Казани.", [(0, 2, "PER"), (3, 4, "ORG"), (5, 6, "LOC")]),

@@ -40,7 +40,7 @@ def test_depth_0_is_logistic_regression():
 
 @pytest.mark.parametrize("depth,activation", [(1, "relu"), (1, "tanh"), (2, "relu"), (3, "tanh")])
 def test_zero_init_hidden_units_stay_identical(depth, activation):
-    """The lecture's question: all weights at 0 make every hidden unit compute the same and
+    """All weights at 0 make every hidden unit compute the same and
     receive the same gradient, so the layer never becomes more than one unit; with ReLU or
     tanh at 0 it does not even move, and only the output bias (the prior) is learned."""
     fix_random_seed(0)

@@ -125,13 +125,13 @@ def test_benchmark_spam_models_trains_the_chosen_rows_on_the_split_and_folds(cor
     assert "logistic regression" in text and "1-fold F1" in text
 
 
-def test_benchmark_spam_models_lists_the_lecture_rows():
+def test_benchmark_spam_models_lists_the_model_family_rows():
     import spacy
 
-    from scripts.benchmark_spam_models import lecture_variants
+    from scripts.benchmark_spam_models import model_family_variants
 
     config = spacy.util.load_config(CONFIGS / "spam.cfg", interpolate=False)
-    variants = lecture_variants(config, sgd_learn_rate=0.5, adam_learn_rate=0.003)
+    variants = model_family_variants(config, sgd_learn_rate=0.5, adam_learn_rate=0.003)
     slugs = [v.slug for v in variants]
     assert slugs[:7] == ["logreg", "depth1_relu", "depth1_tanh", "depth2_relu", "depth2_tanh", "depth3_relu", "depth3_tanh"]
     assert slugs[-1] == "zero_init"

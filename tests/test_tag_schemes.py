@@ -8,7 +8,7 @@ def ids(tags, sequence):
     return numpy.array([tags.index(t) for t in sequence])
 
 
-def test_io_is_the_lectures_encoding():
+def test_io_tags_every_entity_token_with_i():
     # [Александр Пушкин | PER] родился в [Москве | LOC] -> I-PER I-PER O O I-LOC
     biluo = ["B-PER", "L-PER", "O", "O", "U-LOC"]
     assert biluo_to_scheme(biluo, "IO") == ["I-PER", "I-PER", "O", "O", "I-LOC"]

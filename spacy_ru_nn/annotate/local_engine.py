@@ -3,8 +3,8 @@
 written and committed) as soon as the doc of its last record comes back.
 
 The stream is of plain texts, not `as_tuples`: with contexts, spaCy makes (tokenizes) each
-doc in the main process and serializes it to the workers, which made two processes 3-4x
-slower than one here."""
+doc in the main process and serializes it to the workers, which makes two processes slower
+than one."""
 import time
 from collections import deque
 from dataclasses import dataclass, field

@@ -69,7 +69,7 @@ def make_bilstm_ner(
     """Create a BiLSTM entity recognizer.
 
     model (Model[List[Doc], List[Floats2d]]): Per-token tag probabilities.
-    tag_scheme (str): "IO" (the lecture's) or "BIO".
+    tag_scheme (str): "IO" (the smallest tag set) or "BIO".
     scorer (Optional[Callable]): Scoring method, `spacy.ner_scorer.v1` by default.
     """
     return BiLSTMEntityRecognizer(nlp.vocab, model, name, tag_scheme=tag_scheme, scorer=scorer)

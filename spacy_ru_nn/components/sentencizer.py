@@ -1,10 +1,9 @@
 """`razdel_sentencizer`: sentence boundaries from razdel, natasha's Russian sentence splitter.
 
 spaCy's rule-based `sentencizer` ends a sentence at every full stop, so Russian initials
-("А. С. Пушкин") and abbreviations ("т. е.", "тыс.") end sentences too. On the factRuEval
-testset it finds sentence boundaries at F 0.59 against the gold segmentation and cuts 94 gold
-entities in two; razdel reaches 0.93 and cuts none. The BiLSTM tagger reads sentence by
-sentence, so a cut entity cannot be found.
+("А. С. Пушкин") and abbreviations ("т. е.", "тыс.") end sentences too, cutting entities in
+two (`compare-segmentation`, docs/ner.md). The BiLSTM tagger reads sentence by sentence, so a
+cut entity cannot be found.
 """
 from typing import Callable, Iterable, Iterator, Optional
 

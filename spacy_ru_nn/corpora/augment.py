@@ -1,6 +1,6 @@
 """Mention replacement: an augmenter that swaps entity mentions for others of the same label.
 
-78% of the factRuEval testset's ORG mentions never occur in the devset. Training sentences
+Most of the factRuEval testset's ORG mentions never occur in the devset. Training sentences
 whose names are swapped for other names of the same type push the tagger to read the context
 around a name rather than learn the name by heart.
 """

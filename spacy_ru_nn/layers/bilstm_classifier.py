@@ -1,6 +1,6 @@
 """BiLSTM text classifier: hashed token embeddings -> BiLSTM -> pooling -> sigmoid/softmax.
 
-The lecture's last model for text classification, as a drop-in architecture for `nn_textcat`:
+A recurrent text classifier, as a drop-in architecture for `nn_textcat`:
 
 * `token_ids`: a parameter-free thinc layer that turns a batch of `Doc`s into one flat
   (n_tokens, n_attrs) array of hashed token attributes (LOWER, SHAPE, PREFIX, SUFFIX, ...),

@@ -68,7 +68,7 @@ class TokenFeatures:
 
 @lru_cache(maxsize=1)
 def get_morph_analyzer():
-    """One pymorphy3 analyzer per process: its dictionaries take ~15 MB and a second to load."""
+    """One pymorphy3 analyzer per process: its dictionaries are slow to load."""
     import pymorphy3
 
     return pymorphy3.MorphAnalyzer(lang="ru")

@@ -51,8 +51,8 @@ class CharCNN(nn.Module):
 class QuantizedVectors(nn.Module):
     """Frozen product-quantized word vectors (navec), looked up by 64-bit string hash.
 
-    250K x 300 float32 would be 300 MB; the quantized codes are 25 MB and are decoded only
-    for the rows a batch needs. Keys are spaCy's hashes of the lowercase form, sorted, so a
+    The quantized codes take a twelfth of the float32 table's memory and are decoded only for
+    the rows a batch needs. Keys are spaCy's hashes of the lowercase form, sorted, so a
     lookup is one `searchsorted` over the whole batch.
     """
 
@@ -104,8 +104,8 @@ class BiLSTM(nn.Module):
 
     Each direction is a unidirectional `nn.LSTM` over a dense padded tensor; the backward
     direction reads every sequence reversed within its own length, so padding always comes
-    after the real tokens and never leaks into them. On CPU this runs about a third faster
-    than `nn.LSTM(bidirectional=True)` over a PackedSequence, which spends its time copying.
+    after the real tokens and never leaks into them. On CPU this is faster than
+    `nn.LSTM(bidirectional=True)` over a PackedSequence, which spends its time copying.
     """
 
     def __init__(
