@@ -3,7 +3,7 @@ in one run on the same testset.
 
 Each system runs in its own subprocess, so load time and peak memory are its own, and every
 process gets one thread (torch, BLAS, OpenMP). Speed is end to end from raw text after
-loading; words are the spaCy tokens of the gold testset for every system, so the rates compare.
+loading; words are the tokens of the gold testset (as `convert factru` tokenized it) for every system, so the rates compare.
 """
 import json
 import resource

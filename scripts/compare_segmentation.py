@@ -1,5 +1,6 @@
 """`compare-segmentation`: how tokens and sentence boundaries change what slovnet's pretrained
-NER encoder reads, on the factRuEval testset.
+NER encoder reads, scored on gold data (project.yml gives it the devset, which slovnet never
+saw).
 
 slovnet's news models learnt from razdel's tokens and from running text. This command runs
 slovnet's NER model (our torch port of its encoder, with its own CRF transitions) over spaCy's
@@ -121,7 +122,7 @@ def _segmentation_scores(nlp: Language, gold: List[Doc]) -> Tuple[float, int]:
 
 @app.command("compare-segmentation")
 def compare_segmentation(
-    data_path: Path = typer.Argument(..., help=".spacy testset with gold entities and sentences", exists=True, dir_okay=False),
+    data_path: Path = typer.Argument(..., help=".spacy file with gold entities and sentences", exists=True, dir_okay=False),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Markdown table"),
 ) -> None:
     """slovnet's NER model over spaCy's and razdel's tokens, whole documents or sentences."""

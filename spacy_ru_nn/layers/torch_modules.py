@@ -158,7 +158,7 @@ class BiLSTMTokenEncoder(nn.Module):
 
     `context_encoders` are pretrained modules (slovnet's CNN encoders) that embed each
     distinct word from its navec vector (with a mask of the words the table has) and its
-    shape id, then read the padded sequences the BiLSTM reads; their per-token states are
+    shape id, then read whole documents cut into windows; their per-token states are
     projected and added to the token embeddings the BiLSTM reads.
     """
 
