@@ -1,0 +1,118 @@
+"""The `entity_normalizer` component and the `Span._.normal` extension."""
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
+
+from spacy.language import Language
+from spacy.pipeline import Pipe
+from spacy.tokens import Doc, Span
+
+from .rules import Morphology, normalize_name, normalize_person
+
+# Where a computed normal form is kept: user_data survives DocBin and Doc.to_bytes.
+USER_DATA_KEY = "ru_nn.normal"
+
+DEFAULT_NORMALIZER_CONFIG = {
+    "person_labels": ["PER"],
+    "spans_key": None,
+}
+
+
+class EntityNormalizer(Pipe):
+    """Sets `span._.normal` on the entities (and on `doc.spans[spans_key]`): the name in the
+    nominative, as a dictionary would list it, so that inflected mentions of one name meet."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str = "entity_normalizer",
+        *,
+        person_labels: Sequence[str] = ("PER",),
+        spans_key: Optional[str] = None,
+    ) -> None:
+        self.name = name
+        self.person_labels = list(person_labels)
+        self.spans_key = spans_key
+        self.morph = Morphology()
+        set_normal_extension()
+
+    def normalize(self, span: Span) -> str:
+        """The normal form of one span: a person's name or the name of anything else."""
+        words = [token.text for token in span]
+        if span.label_ in self.person_labels:
+            normal = normalize_person(words, self.morph)
+        else:
+            normal = normalize_name(words, self.morph)
+        return "".join(word + token.whitespace_ for word, token in zip(normal, span)).strip()
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans: Iterable[Span] = doc.ents
+        if self.spans_key is not None and self.spans_key in doc.spans:
+            spans = list(doc.ents) + list(doc.spans[self.spans_key])
+        stored: Dict[str, str] = doc.user_data.setdefault(USER_DATA_KEY, {})
+        for span in spans:
+            stored[_span_key(span)] = self.normalize(span)
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterable[Doc]:
+        for doc in stream:
+            yield self(doc)
+
+    # Nothing is learnt: the knowledge is pymorphy3's dictionary, which the config names.
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        return b""
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "EntityNormalizer":
+        return self
+
+    def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:
+        return None
+
+    def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "EntityNormalizer":
+        return self
+
+
+@Language.factory(
+    "entity_normalizer",
+    assigns=["span._.normal"],
+    requires=["doc.ents"],
+    default_config=DEFAULT_NORMALIZER_CONFIG,
+)
+def make_entity_normalizer(
+    nlp: Language, name: str, person_labels: List[str], spans_key: Optional[str]
+) -> EntityNormalizer:
+    """An entity normaliser for Russian: `span._.normal` of every entity.
+
+    person_labels (List[str]): Labels of people, normalised name part by name part; every
+        other label is a place-like name with a head noun.
+    spans_key (Optional[str]): Also normalise `doc.spans[spans_key]`.
+    """
+    return EntityNormalizer(nlp, name, person_labels=person_labels, spans_key=spans_key)
+
+
+def _span_key(span: Span) -> str:
+    return f"{span.start_char}:{span.end_char}:{span.label_}"
+
+
+_default_normalizer: Optional[EntityNormalizer] = None
+
+
+def normalize_span(span: Span) -> str:
+    """The normal form of any span, with the default settings (PER is a person)."""
+    global _default_normalizer
+    if _default_normalizer is None:
+        _default_normalizer = EntityNormalizer(Language())
+    return _default_normalizer.normalize(span)
+
+
+def _get_normal(span: Span) -> str:
+    stored = span.doc.user_data.get(USER_DATA_KEY, {})
+    return stored.get(_span_key(span)) or normalize_span(span)
+
+
+def _set_normal(span: Span, value: str) -> None:
+    span.doc.user_data.setdefault(USER_DATA_KEY, {})[_span_key(span)] = value
+
+
+def set_normal_extension(getter: Callable[[Span], str] = _get_normal) -> None:
+    """`Span._.normal`: the value the component stored, or computed on demand for any span."""
+    if not Span.has_extension("normal"):
+        Span.set_extension("normal", getter=getter, setter=_set_normal)
