@@ -11,6 +11,7 @@ from .components.sentencizer import RazdelSentencizer, make_razdel_sentencizer  
 from . import scorers  # noqa: F401
 from .corpora import augment  # noqa: F401
 from .components.textcat import BoWTextCategorizer, make_nn_textcat  # noqa: F401
+from .normalizer import EntityNormalizer, make_entity_normalizer, normalize_span  # noqa: F401
 
 __all__ = [
     "__version__",
@@ -20,4 +21,7 @@ __all__ = [
     "make_razdel_sentencizer",
     "BoWTextCategorizer",
     "make_nn_textcat",
+    "EntityNormalizer",
+    "make_entity_normalizer",
+    "normalize_span",
 ]

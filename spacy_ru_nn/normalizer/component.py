@@ -11,6 +11,7 @@ from .rules import Morphology, normalize_name, normalize_person
 USER_DATA_KEY = "ru_nn.normal"
 
 DEFAULT_NORMALIZER_CONFIG = {
+    "labels": None,
     "person_labels": ["PER"],
     "spans_key": None,
 }
@@ -25,10 +26,12 @@ class EntityNormalizer(Pipe):
         nlp: Language,
         name: str = "entity_normalizer",
         *,
+        labels: Optional[Sequence[str]] = None,
         person_labels: Sequence[str] = ("PER",),
         spans_key: Optional[str] = None,
     ) -> None:
         self.name = name
+        self.normalized_labels = None if labels is None else list(labels)
         self.person_labels = list(person_labels)
         self.spans_key = spans_key
         self.morph = Morphology()
@@ -49,7 +52,8 @@ class EntityNormalizer(Pipe):
             spans = list(doc.ents) + list(doc.spans[self.spans_key])
         stored: Dict[str, str] = doc.user_data.setdefault(USER_DATA_KEY, {})
         for span in spans:
-            stored[_span_key(span)] = self.normalize(span)
+            if self.normalized_labels is None or span.label_ in self.normalized_labels:
+                stored[_span_key(span)] = self.normalize(span)
         return doc
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterable[Doc]:
@@ -77,15 +81,20 @@ class EntityNormalizer(Pipe):
     default_config=DEFAULT_NORMALIZER_CONFIG,
 )
 def make_entity_normalizer(
-    nlp: Language, name: str, person_labels: List[str], spans_key: Optional[str]
+    nlp: Language,
+    name: str,
+    labels: Optional[List[str]],
+    person_labels: List[str],
+    spans_key: Optional[str],
 ) -> EntityNormalizer:
     """An entity normaliser for Russian: `span._.normal` of every entity.
 
+    labels (Optional[List[str]]): The labels to normalise; None for all.
     person_labels (List[str]): Labels of people, normalised name part by name part; every
         other label is a place-like name with a head noun.
     spans_key (Optional[str]): Also normalise `doc.spans[spans_key]`.
     """
-    return EntityNormalizer(nlp, name, person_labels=person_labels, spans_key=spans_key)
+    return EntityNormalizer(nlp, name, labels=labels, person_labels=person_labels, spans_key=spans_key)
 
 
 def _span_key(span: Span) -> str:
@@ -103,9 +112,13 @@ def normalize_span(span: Span) -> str:
     return _default_normalizer.normalize(span)
 
 
+def stored_normal(span: Span) -> Optional[str]:
+    """The normal form a component set on this span, if any (nothing is computed)."""
+    return span.doc.user_data.get(USER_DATA_KEY, {}).get(_span_key(span))
+
+
 def _get_normal(span: Span) -> str:
-    stored = span.doc.user_data.get(USER_DATA_KEY, {})
-    return stored.get(_span_key(span)) or normalize_span(span)
+    return stored_normal(span) or normalize_span(span)
 
 
 def _set_normal(span: Span, value: str) -> None:
@@ -116,3 +129,6 @@ def set_normal_extension(getter: Callable[[Span], str] = _get_normal) -> None:
     """`Span._.normal`: the value the component stored, or computed on demand for any span."""
     if not Span.has_extension("normal"):
         Span.set_extension("normal", getter=getter, setter=_set_normal)
+
+
+set_normal_extension()
