@@ -117,6 +117,12 @@ def stored_normal(span: Span) -> Optional[str]:
     return span.doc.user_data.get(USER_DATA_KEY, {}).get(_span_key(span))
 
 
+def normal_field(span: Span) -> Dict[str, str]:
+    """{"normal": ...} for an output record, when a component set the span's normal form."""
+    normal = stored_normal(span)
+    return {} if normal is None else {"normal": normal}
+
+
 def _get_normal(span: Span) -> str:
     return stored_normal(span) or normalize_span(span)
 
