@@ -23,6 +23,8 @@ ADJECTIVES = ("ADJF", "PRTF")
 ABBREVIATION_ENDING = re.compile(r"^([А-ЯЁ]{2,})(а|у|ом|е|ой|ы|и|ов|ам|ами|ах)$")
 # Foreign names that do not decline end in these vowels ("Пелоси", "Нисипяну", "Саломе").
 INDECLINABLE_ENDINGS = frozenset("еиоуэю")
+OBLIQUE_ENDINGS = tuple("аяыиеуюо") + ("ом", "ем", "ам", "ям", "ах", "ях", "ов", "ев", "ой", "ей")
+ADJECTIVE_ENDINGS = ("ого", "его", "ому", "ему", "ую", "юю")
 CYRILLIC_WORD = re.compile(r"^[а-яёА-ЯЁ]+(-[а-яёА-ЯЁ]+)*$")
 
 
@@ -63,6 +65,18 @@ def is_declinable(word: str) -> bool:
     if not CYRILLIC_WORD.match(word):
         return False
     return all(part[1:].islower() or len(part) == 1 for part in word.split("-"))
+
+
+def is_indeclinable_like(word: str) -> bool:
+    """Ends like a foreign name that does not decline ("Пелоси", "Нисипяну", "Саломе"), not
+    like an adjectival surname's case ending ("Рымашевского", "Луговому")."""
+    word = word.lower()
+    return word[-1:] in INDECLINABLE_ENDINGS and not word.endswith(ADJECTIVE_ENDINGS)
+
+
+def looks_oblique(word: str) -> bool:
+    """Ends in a vowel or a case ending: "Ньюпорте", "Викиновостям", not "Тоттенхэм"."""
+    return word.lower().endswith(OBLIQUE_ENDINGS)
 
 
 def case_of(parse: Parse) -> Optional[str]:
@@ -106,9 +120,11 @@ def normalize_person(
     words: Sequence[str],
     morph: Morphology,
     *,
-    nominative_bonus: float = 0.2,
+    nominative_bonus: float = 0.1,
     name_bonus: float = 0.5,
     unknown_as_written: float = 1.0,
+    unknown_weight: float = 1.0,
+    masculine_prior: float = 0.1,
 ) -> List[str]:
     """Each name part in the nominative singular of the gender and case the parts share.
 
@@ -116,15 +132,14 @@ def normalize_person(
     reading it as written, in the nominative, competes with the guessed oblique readings.
     """
     parses = [morph.parse(w) if is_declinable(w) else () for w in words]
-    as_written = [
-        unknown_as_written if ps and not is_known(ps) and w[-1:].lower() in INDECLINABLE_ENDINGS else 0.0
-        for w, ps in zip(words, parses)
-    ]
+    known = [is_known(ps) for ps in parses]
+    as_written = [unknown_as_written if ps and not k and is_indeclinable_like(w) else 0.0 for w, ps, k in zip(words, parses, known)]
 
-    def fit(ps: Sequence[Parse], written: float, gender: str, case: str) -> Tuple[float, Optional[Parse]]:
+    def fit(ps: Sequence[Parse], written: float, known: bool, gender: str, case: str) -> Tuple[float, Optional[Parse]]:
         best_fit = (written, None) if case == "nomn" and written else (0.0, None)
         for p in ps:
-            f = _person_fit(p, gender, case, name_bonus)
+            # pymorphy3's guesses for words it does not know are sure of themselves: damp them.
+            f = _person_fit(p, gender, case, name_bonus) * (1.0 if known else unknown_weight)
             if f > best_fit[0]:
                 best_fit = (f, p)
         return best_fit
@@ -132,15 +147,16 @@ def normalize_person(
     best: Optional[Tuple[float, str, str]] = None
     for gender in GENDERS:
         for case in CASES:
-            total = sum(fit(ps, w, gender, case)[0] for ps, w in zip(parses, as_written))
+            total = sum(fit(ps, w, k, gender, case)[0] for ps, w, k in zip(parses, as_written, known))
             total += nominative_bonus if case == "nomn" else 0.0
+            total += masculine_prior if gender == "masc" else 0.0
             if best is None or total > best[0]:
                 best = (total, gender, case)
     assert best is not None
     _, gender, case = best
     normal = []
-    for word, ps, w in zip(words, parses, as_written):
-        score, parse = fit(ps, w, gender, case)
+    for word, ps, w, k in zip(words, parses, as_written, known):
+        score, parse = fit(ps, w, k, gender, case)
         if parse is None or score == 0.0 or "Fixd" in parse.tag:
             normal.append(strip_abbreviation_ending(word))
             continue
@@ -228,11 +244,11 @@ def normalize_name(
             if form is not None:
                 normal[i] = restore_case(words[i], form)
         return normal
+    if not is_known(head_parses) and not looks_oblique(words[head]):
+        # An unknown word that does not end like an oblique case is a name in the
+        # nominative ("Тоттенхэм", "Бургас") more often than what pymorphy3 guesses for it.
+        return list(words)
     best: Optional[Tuple[float, Parse, List[Optional[Parse]]]] = None
-    if not is_known(head_parses) and words[head][-1:].lower() not in "аяыи":
-        # An unknown word ending in a consonant is as likely a name in the nominative
-        # ("Тоттенхэм") as anything pymorphy3 guesses for it.
-        best = (2.0 + nominative_bonus, head_parses[0], [])
     for head_parse in head_parses:
         tag = head_parse.tag
         if tag.POS not in ("NOUN",) + ADJECTIVES or tag.case is None:
