@@ -1,11 +1,12 @@
 """The `entity_normalizer` component and the `Span._.normal` extension."""
+from dataclasses import asdict
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc, Span
 
-from .rules import Morphology, normalize_name, normalize_person
+from .rules import Morphology, Weights, normalize_name, normalize_person, read_context
 
 # Where a computed normal form is kept: user_data survives DocBin and Doc.to_bytes.
 USER_DATA_KEY = "ru_nn.normal"
@@ -14,6 +15,7 @@ DEFAULT_NORMALIZER_CONFIG = {
     "labels": None,
     "person_labels": ["PER"],
     "spans_key": None,
+    **asdict(Weights()),
 }
 
 
@@ -29,21 +31,27 @@ class EntityNormalizer(Pipe):
         labels: Optional[Sequence[str]] = None,
         person_labels: Sequence[str] = ("PER",),
         spans_key: Optional[str] = None,
+        weights: Weights = Weights(),
     ) -> None:
         self.name = name
         self.normalized_labels = None if labels is None else list(labels)
         self.person_labels = list(person_labels)
         self.spans_key = spans_key
+        self.weights = weights
         self.morph = Morphology()
         set_normal_extension()
 
     def normalize(self, span: Span) -> str:
         """The normal form of one span: a person's name or the name of anything else."""
         words = [token.text for token in span]
+        doc = span.doc
+        previous = doc[span.start - 1].text if span.start > 0 else None
+        following = doc[span.end].text if span.end < len(doc) else None
+        context = read_context(previous, following, self.morph)
         if span.label_ in self.person_labels:
-            normal = normalize_person(words, self.morph)
+            normal = normalize_person(words, self.morph, weights=self.weights, context=context)
         else:
-            normal = normalize_name(words, self.morph)
+            normal = normalize_name(words, self.morph, weights=self.weights, context=context)
         return "".join(word + token.whitespace_ for word, token in zip(normal, span)).strip()
 
     def __call__(self, doc: Doc) -> Doc:
@@ -86,6 +94,12 @@ def make_entity_normalizer(
     labels: Optional[List[str]],
     person_labels: List[str],
     spans_key: Optional[str],
+    name_bonus: float,
+    nominative_prior: float,
+    name_nominative_prior: float,
+    masculine_prior: float,
+    context_prior: float,
+    unknown_as_written: float,
 ) -> EntityNormalizer:
     """An entity normaliser for Russian: `span._.normal` of every entity.
 
@@ -93,8 +107,20 @@ def make_entity_normalizer(
     person_labels (List[str]): Labels of people, normalised name part by name part; every
         other label is a place-like name with a head noun.
     spans_key (Optional[str]): Also normalise `doc.spans[spans_key]`.
+    name_bonus ... unknown_as_written (float): How much each kind of evidence counts when the
+        readings of a mention compete (`spacy_ru_nn.normalizer.rules.Weights`).
     """
-    return EntityNormalizer(nlp, name, labels=labels, person_labels=person_labels, spans_key=spans_key)
+    weights = Weights(
+        name_bonus=name_bonus,
+        nominative_prior=nominative_prior,
+        name_nominative_prior=name_nominative_prior,
+        masculine_prior=masculine_prior,
+        context_prior=context_prior,
+        unknown_as_written=unknown_as_written,
+    )
+    return EntityNormalizer(
+        nlp, name, labels=labels, person_labels=person_labels, spans_key=spans_key, weights=weights
+    )
 
 
 def _span_key(span: Span) -> str:

@@ -7,8 +7,9 @@ with it and go into the nominative, and dependents after it, which stay as writt
 Москвы" -> "мэрия Москвы").
 """
 import re
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 import pymorphy3
 from pymorphy3.analyzer import Parse
@@ -26,6 +27,69 @@ INDECLINABLE_ENDINGS = frozenset("еиоуэю")
 OBLIQUE_ENDINGS = tuple("аяыиеуюо") + ("ом", "ем", "ам", "ям", "ах", "ях", "ов", "ев", "ой", "ей")
 ADJECTIVE_ENDINGS = ("ого", "его", "ому", "ему", "ую", "юю")
 CYRILLIC_WORD = re.compile(r"^[а-яёА-ЯЁ]+(-[а-яёА-ЯЁ]+)*$")
+
+
+# The cases a preposition governs: the case of a name right after it.
+PREPOSITION_CASES: Dict[str, FrozenSet[str]] = {
+    **{p: frozenset({"gent"}) for p in (
+        "у", "от", "до", "из", "без", "для", "около", "после", "возле", "среди", "против",
+        "кроме", "вокруг", "из-за", "из-под", "вместо", "мимо", "напротив", "ради", "со стороны",
+    )},
+    **{p: frozenset({"datv"}) for p in ("к", "ко", "по", "благодаря", "согласно", "вопреки")},
+    **{p: frozenset({"loct"}) for p in ("о", "об", "обо", "при")},
+    **{p: frozenset({"loct", "accs"}) for p in ("в", "во", "на")},
+    **{p: frozenset({"ablt", "gent"}) for p in ("с", "со")},
+    **{p: frozenset({"ablt", "accs"}) for p in ("за", "под", "подо")},
+    **{p: frozenset({"ablt"}) for p in ("над", "перед", "между")},
+    **{p: frozenset({"accs"}) for p in ("через", "про", "сквозь")},
+}
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each kind of evidence counts when the readings of a mention compete.
+
+    name_bonus: a reading as a first name, patronymic or surname over a common noun.
+    nominative_prior: a person's mention in the nominative, as written.
+    name_nominative_prior: the same for a place's or organisation's head.
+    masculine_prior: a man rather than a woman, when nothing else tells.
+    context_prior: a case the preposition before the mention governs, or the nominative of
+        the gender a past-tense verb after it shows.
+    unknown_as_written: a word pymorphy3 does not know, ending like a name that does not
+        decline, read as written.
+    """
+
+    name_bonus: float = 0.5
+    nominative_prior: float = 0.1
+    name_nominative_prior: float = 0.3
+    masculine_prior: float = 0.1
+    context_prior: float = 0.5
+    unknown_as_written: float = 1.0
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the words around a mention say about its case and gender."""
+
+    cases: FrozenSet[str] = frozenset()
+    verb_gender: Optional[str] = None
+
+    def prior(self, gender: Optional[str], case: str) -> float:
+        prior = 1.0 if case in self.cases else 0.0
+        if self.verb_gender is not None and case == "nomn" and gender in (None, self.verb_gender):
+            prior += 1.0
+        return prior
+
+
+def read_context(previous: Optional[str], following: Optional[str], morph: "Morphology") -> Context:
+    """The preposition before a mention and the past-tense verb after it, if any."""
+    cases = PREPOSITION_CASES.get(previous.lower(), frozenset()) if previous else frozenset()
+    verb_gender = None
+    if following and following.isalpha():
+        top = morph.parse(following.lower())[0]
+        if top.tag.POS == "VERB" and "past" in top.tag and top.tag.number == "sing":
+            verb_gender = top.tag.gender
+    return Context(cases, verb_gender)
 
 
 class Morphology:
@@ -113,6 +177,9 @@ def _person_fit(parse: Parse, gender: str, case: str, name_bonus: float) -> floa
     if tag.number == "plur":
         # A singular person: a plural form is a misspelt or mistagged one, the last resort.
         fit *= 0.1
+    if not _is_name_like(parse) and tag.gender is not None and gender not in tag:
+        # A common noun of the other gender ("ангел" in "Ангелы Меркель") yields to a name.
+        fit *= 0.5
     return fit
 
 
@@ -120,26 +187,28 @@ def normalize_person(
     words: Sequence[str],
     morph: Morphology,
     *,
-    nominative_bonus: float = 0.1,
-    name_bonus: float = 0.5,
-    unknown_as_written: float = 1.0,
-    unknown_weight: float = 1.0,
-    masculine_prior: float = 0.1,
+    weights: "Weights" = None,  # type: ignore[assignment]
+    context: "Context" = None,  # type: ignore[assignment]
 ) -> List[str]:
     """Each name part in the nominative singular of the gender and case the parts share.
 
     A word pymorphy3 does not know may be a foreign name that does not decline ("Пелоси"):
     reading it as written, in the nominative, competes with the guessed oblique readings.
+    The words around the mention break ties: a preposition before it governs its case ("у
+    Александра Дмитриева"), a past-tense verb after it agrees with it ("Евгения заявила").
     """
+    weights = weights or Weights()
+    context = context or Context()
     parses = [morph.parse(w) if is_declinable(w) else () for w in words]
-    known = [is_known(ps) for ps in parses]
-    as_written = [unknown_as_written if ps and not k and is_indeclinable_like(w) else 0.0 for w, ps, k in zip(words, parses, known)]
+    as_written = [
+        weights.unknown_as_written if ps and not is_known(ps) and is_indeclinable_like(w) else 0.0
+        for w, ps in zip(words, parses)
+    ]
 
-    def fit(ps: Sequence[Parse], written: float, known: bool, gender: str, case: str) -> Tuple[float, Optional[Parse]]:
+    def fit(ps: Sequence[Parse], written: float, gender: str, case: str) -> Tuple[float, Optional[Parse]]:
         best_fit = (written, None) if case == "nomn" and written else (0.0, None)
         for p in ps:
-            # pymorphy3's guesses for words it does not know are sure of themselves: damp them.
-            f = _person_fit(p, gender, case, name_bonus) * (1.0 if known else unknown_weight)
+            f = _person_fit(p, gender, case, weights.name_bonus)
             if f > best_fit[0]:
                 best_fit = (f, p)
         return best_fit
@@ -147,16 +216,17 @@ def normalize_person(
     best: Optional[Tuple[float, str, str]] = None
     for gender in GENDERS:
         for case in CASES:
-            total = sum(fit(ps, w, k, gender, case)[0] for ps, w, k in zip(parses, as_written, known))
-            total += nominative_bonus if case == "nomn" else 0.0
-            total += masculine_prior if gender == "masc" else 0.0
+            total = sum(fit(ps, w, gender, case)[0] for ps, w in zip(parses, as_written))
+            total += weights.nominative_prior if case == "nomn" else 0.0
+            total += weights.masculine_prior if gender == "masc" else 0.0
+            total += weights.context_prior * context.prior(gender, case)
             if best is None or total > best[0]:
                 best = (total, gender, case)
     assert best is not None
     _, gender, case = best
     normal = []
-    for word, ps, w, k in zip(words, parses, as_written, known):
-        score, parse = fit(ps, w, k, gender, case)
+    for word, ps, w in zip(words, parses, as_written):
+        score, parse = fit(ps, w, gender, case)
         if parse is None or score == 0.0 or "Fixd" in parse.tag:
             normal.append(strip_abbreviation_ending(word))
             continue
@@ -213,10 +283,16 @@ def _is_transparent(word: str) -> bool:
 
 
 def normalize_name(
-    words: Sequence[str], morph: Morphology, *, nominative_bonus: float = 0.3
+    words: Sequence[str],
+    morph: Morphology,
+    *,
+    weights: "Weights" = None,  # type: ignore[assignment]
+    context: "Context" = None,  # type: ignore[assignment]
 ) -> List[str]:
     """A place or organisation: the head noun and the adjectives before it in the nominative,
     in the head's number; whatever follows the head stays as written."""
+    weights = weights or Weights()
+    context = context or Context()
     parses = [morph.parse(w) if is_declinable(w) else () for w in words]
     head = 0
     while head < len(words) - 1 and (
@@ -267,7 +343,8 @@ def normalize_name(
         if tag.number == "sing" or "Pltm" in tag:
             total += 0.5
         if case == "nomn":
-            total += nominative_bonus
+            total += weights.name_nominative_prior
+        total += weights.context_prior * context.prior(None, case)
         # A place or organisation read as a person's name is a guess of the last resort.
         if any(t in tag for t in NAME_TAGS):
             total -= 0.5
