@@ -184,3 +184,46 @@ def test_factory_is_one_function_for_decorator_and_entry_point():
     declared = [ep for ep in entry_points(group="spacy_factories") if ep.name == "entity_normalizer"]
     if declared:  # an install from this tree
         assert declared[0].load() is make_entity_normalizer
+
+
+def test_evaluate_normal_at_gold_bounds_and_end_to_end(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from spacy_ru_nn.cli import app
+
+    # A stand-in for a trained NER: a ruler that finds two of the three gold mentions, one of
+    # them with wrong bounds, before the normaliser.
+    nlp = spacy.blank("ru", config={"nlp": {"tokenizer": {"@tokenizers": "spacy-ru-nn.RazdelTokenizer.v1"}}})
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([
+        {"label": "PER", "pattern": [{"ORTH": "Юрия"}, {"ORTH": "Лужкова"}]},
+        {"label": "LOC", "pattern": [{"ORTH": "в"}, {"ORTH": "Москве"}]},
+    ])
+    nlp.add_pipe("entity_normalizer")
+    nlp.to_disk(tmp_path / "pipeline")
+    reference = tmp_path / "other.jsonl"
+    reference.write_text(
+        json.dumps({"doc_id": "luzhkov_1", "start": 4, "end": 16, "label": "PER", "normal": "Юрий Лужков"}, ensure_ascii=False) + "\n",
+        encoding="utf8",
+    )
+    args = [
+        "evaluate-normal", str(FIXTURE / "testset"), "--model", str(tmp_path / "pipeline"), "--repeats", "1",
+        "--output", str(tmp_path / "normal.json"), "--mentions", str(tmp_path / "mentions.jsonl"),
+        "--reference", f"other={reference}",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "normal.json").read_text(encoding="utf8"))
+    gold_bounds = metrics["gold_bounds"]
+    assert gold_bounds["entity_normalizer"]["all"] == {"accuracy": 1.0, "n": 3}
+    assert gold_bounds["as written"]["all"] == {"accuracy": 0.0, "n": 3}
+    # The other normaliser skipped two mentions: they count as wrong.
+    assert gold_bounds["other"]["all"] == {"accuracy": round(1 / 3, 4), "n": 3}
+    assert metrics["end_to_end"]["matched"] == 1 and metrics["end_to_end"]["gold"] == 3
+    assert metrics["end_to_end"]["scores"]["PER"] == {"accuracy": 1.0, "n": 1}
+    assert set(metrics["speed"]) == {"with_normalizer", "without_normalizer", "words"}
+    assert "| entity_normalizer | 3 | 1.000 |" in (tmp_path / "normal.md").read_text(encoding="utf8")
+    written = [json.loads(line) for line in (tmp_path / "mentions.jsonl").read_text(encoding="utf8").splitlines()]
+    assert written[0]["doc_id"] == "luzhkov_1" and len(written[0]["mentions"]) == 3
