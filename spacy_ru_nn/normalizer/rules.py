@@ -257,29 +257,69 @@ def _agrees(parse: Parse, case: str, number: str, gender: Optional[str]) -> bool
     return number == "plur" or gender is None or tag.gender is None or gender in tag
 
 
+def _abbreviation_readings(word: str, morph: Morphology) -> Tuple[Parse, ...]:
+    """pymorphy3's readings of an abbreviation ("МИДа" -> "мид", masculine), which tell the
+    gender of the adjectives before it."""
+    stripped = strip_abbreviation_ending(word)
+    if stripped == word and not word.isupper():
+        return ()
+    return tuple(p for p in morph.parse(stripped.lower()) if "Abbr" in p.tag and p.tag.POS == "NOUN")
+
+
+def _gender(parse: Parse) -> Optional[str]:
+    return parse.tag.gender if parse.tag.gender in ("masc", "femn", "neut") else None
+
+
 def _agrees_with_next(parses: Sequence[Sequence[Parse]], words: Sequence[str], i: int, morph: Morphology) -> bool:
     """Whether word i is an adjective that agrees with the next word that is not transparent."""
     j = i + 1
     while j < len(words) - 1 and _is_transparent(words[j]):
         j += 1
-    following = parses[j]
-    if not following and not is_declinable(words[j]):
-        following = tuple(p for p in morph.parse(strip_abbreviation_ending(words[j]).lower()) if "Abbr" in p.tag)
-        return any(p.tag.POS in ADJECTIVES and p.tag.number == "sing" and _agrees(p, case_of(p), "sing", following[0].tag.gender) for p in parses[i]) if following else False
-    for p in parses[i]:
-        if p.tag.POS not in ADJECTIVES:
-            continue
-        for q in following:
-            gender = q.tag.gender if q.tag.gender in ("masc", "femn", "neut") else None
-            if q.tag.number and _agrees(p, case_of(q), q.tag.number, gender):
-                return True
-    return False
+    adjectives = [p for p in parses[i] if p.tag.POS in ADJECTIVES]
+    if not parses[j] and not is_declinable(words[j]):
+        # An abbreviation does not decline: the adjective need only share its gender.
+        return any(
+            _agrees(p, case_of(p), "sing", _gender(q))
+            for p in adjectives
+            for q in _abbreviation_readings(words[j], morph)
+        )
+    return any(
+        q.tag.number is not None and _agrees(p, case_of(q), q.tag.number, _gender(q))
+        for p in adjectives
+        for q in parses[j]
+    )
 
 
 def _is_transparent(word: str) -> bool:
     """Quotes, commas and "и" between agreeing adjectives ("Всемирной продовольственной и
     сельскохозяйственной организации")."""
     return word == "и" or not any(c.isalnum() for c in word)
+
+
+def _find_head(words: Sequence[str], parses: Sequence[Sequence[Parse]], morph: Morphology) -> int:
+    """The first word that is not an adjective agreeing with the word after it."""
+    head = 0
+    while head < len(words) - 1 and (
+        _is_transparent(words[head]) or _agrees_with_next(parses, words, head, morph)
+    ):
+        head += 1
+    while head > 0 and _is_transparent(words[head]):
+        head -= 1
+    return head
+
+
+def _agreeing(parses: Sequence[Parse], case: str, number: str, gender: Optional[str]) -> Optional[Parse]:
+    """The likeliest adjective reading that agrees with a head in this case, number and gender."""
+    agreeing = [p for p in parses if p.tag.POS in ADJECTIVES and _agrees(p, case, number, gender)]
+    return max(agreeing, key=lambda p: p.score, default=None)
+
+
+def _to_nominative(words: List[str], i: int, parse: Optional[Parse], number: str) -> None:
+    if parse is None or "Fixd" in parse.tag or case_of(parse) == "nomn":
+        return
+    form = inflect(parse, {"nomn", number}) or inflect(parse, {"nomn"})
+    if form is not None:
+        words[i] = restore_case(words[i], form)
 
 
 def normalize_name(
@@ -294,51 +334,29 @@ def normalize_name(
     weights = weights or Weights()
     context = context or Context()
     parses = [morph.parse(w) if is_declinable(w) else () for w in words]
-    head = 0
-    while head < len(words) - 1 and (
-        _is_transparent(words[head]) or _agrees_with_next(parses, words, head, morph)
-    ):
-        head += 1
-    while head > 0 and _is_transparent(words[head]):
-        head -= 1
+    head = _find_head(words, parses, morph)
     modifiers = [i for i in range(head) if parses[i]]
-    head_parses = parses[head]
-    if not head_parses:
+    normal = [strip_abbreviation_ending(w) if i == head else w for i, w in enumerate(words)]
+    if not parses[head]:
         # An abbreviation ("японского МИДа") or a foreign word: its gender, if pymorphy3
         # knows the abbreviation, still puts the adjectives before it in the nominative.
-        stripped = strip_abbreviation_ending(words[head])
-        head_parses = tuple(
-            p for p in morph.parse(stripped.lower()) if "Abbr" in p.tag and p.tag.POS == "NOUN"
-        ) if stripped != words[head] or stripped.isupper() else ()
-        if not head_parses or not modifiers:
-            return [stripped if i == head else w for i, w in enumerate(words)]
-        normal = [stripped if i == head else w for i, w in enumerate(words)]
-        for i in modifiers:
-            agreeing = [p for p in parses[i] if p.tag.POS in ADJECTIVES and _agrees(p, case_of(p), "sing", head_parses[0].tag.gender)]
-            parse = max(agreeing, key=lambda p: p.score, default=None)
-            form = inflect(parse, {"nomn", "sing"}) if parse is not None and case_of(parse) != "nomn" else None
-            if form is not None:
-                normal[i] = restore_case(words[i], form)
+        readings = _abbreviation_readings(words[head], morph)
+        for i in modifiers if readings else ():
+            chosen = [p for p in parses[i] if p.tag.POS in ADJECTIVES and _agrees(p, case_of(p), "sing", _gender(readings[0]))]
+            _to_nominative(normal, i, max(chosen, key=lambda p: p.score, default=None), "sing")
         return normal
-    if not is_known(head_parses) and not looks_oblique(words[head]):
+    if not is_known(parses[head]) and not looks_oblique(words[head]):
         # An unknown word that does not end like an oblique case is a name in the
         # nominative ("Тоттенхэм", "Бургас") more often than what pymorphy3 guesses for it.
         return list(words)
     best: Optional[Tuple[float, Parse, List[Optional[Parse]]]] = None
-    for head_parse in head_parses:
-        tag = head_parse.tag
-        if tag.POS not in ("NOUN",) + ADJECTIVES or tag.case is None:
+    for reading in parses[head]:
+        tag = reading.tag
+        if tag.case is None or tag.POS != "NOUN" and (tag.POS not in ADJECTIVES or not is_known(parses[head])):
             continue
-        if tag.POS != "NOUN" and not is_known(head_parses):
-            continue
-        case = case_of(head_parse)
-        gender = tag.gender if tag.gender in ("masc", "femn", "neut") else None
-        chosen: List[Optional[Parse]] = []
-        total = head_parse.score
-        for i in modifiers:
-            agreeing = [p for p in parses[i] if p.tag.POS in ADJECTIVES and _agrees(p, case, tag.number, gender)]
-            chosen.append(max(agreeing, key=lambda p: p.score, default=None))
-            total += 1.0 if agreeing else 0.0
+        case = case_of(reading)
+        chosen = [_agreeing(parses[i], case, tag.number, _gender(reading)) for i in modifiers]
+        total = reading.score + sum(1.0 for p in chosen if p is not None)
         # A name is singular unless it only exists in the plural ("Афины", "Штаты").
         if tag.number == "sing" or "Pltm" in tag:
             total += 0.5
@@ -349,18 +367,12 @@ def normalize_name(
         if any(t in tag for t in NAME_TAGS):
             total -= 0.5
         if best is None or total > best[0]:
-            best = (total, head_parse, chosen)
-    if best is None or case_of(best[1]) == "nomn" or not best[2] and modifiers:
-        return [strip_abbreviation_ending(w) if i == head else w for i, w in enumerate(words)]
-    _, head_parse, chosen = best
-    number = head_parse.tag.number or "sing"
-    normal = list(words)
-    form = None if "Fixd" in head_parse.tag else inflect(head_parse, {"nomn", number}) or inflect(head_parse, {"nomn"})
-    if form is not None:
-        normal[head] = restore_case(words[head], form)
+            best = (total, reading, chosen)
+    if best is None or case_of(best[1]) == "nomn":
+        return normal
+    _, reading, chosen = best
+    number = reading.tag.number or "sing"
+    _to_nominative(normal, head, reading, number)
     for i, parse in zip(modifiers, chosen):
-        if parse is not None:
-            form = inflect(parse, {"nomn", number})
-            if form is not None:
-                normal[i] = restore_case(words[i], form)
+        _to_nominative(normal, i, parse, number)
     return normal
