@@ -13,6 +13,7 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 import pymorphy3
 from pymorphy3.analyzer import Parse
+from pymorphy3.units import DictionaryAnalyzer
 
 CASES = ("nomn", "gent", "datv", "accs", "ablt", "loct", "voct")
 # The second genitive, accusative and locative ("в аэропорту") agree like the first ones.
@@ -27,6 +28,17 @@ INDECLINABLE_ENDINGS = frozenset("еиоуэю")
 OBLIQUE_ENDINGS = tuple("аяыиеуюо") + ("ом", "ем", "ам", "ям", "ах", "ях", "ов", "ев", "ой", "ей")
 ADJECTIVE_ENDINGS = ("ого", "его", "ому", "ему", "ую", "юю")
 CYRILLIC_WORD = re.compile(r"^[а-яёА-ЯЁ]+(-[а-яёА-ЯЁ]+)*$")
+
+
+class Morphology:
+    """pymorphy3 with a cache of parses: entity words repeat across a corpus."""
+
+    def __init__(self, cache_size: int = 100_000) -> None:
+        self.analyzer = pymorphy3.MorphAnalyzer(lang="ru")
+        self.parse = lru_cache(maxsize=cache_size)(self._parse)
+
+    def _parse(self, word: str) -> Tuple[Parse, ...]:
+        return tuple(self.analyzer.parse(word))
 
 
 # The cases a preposition governs: the case of a name right after it.
@@ -81,7 +93,7 @@ class Context:
         return prior
 
 
-def read_context(previous: Optional[str], following: Optional[str], morph: "Morphology") -> Context:
+def read_context(previous: Optional[str], following: Optional[str], morph: Morphology) -> Context:
     """The preposition before a mention and the past-tense verb after it, if any."""
     cases = PREPOSITION_CASES.get(previous.lower(), frozenset()) if previous else frozenset()
     verb_gender = None
@@ -90,17 +102,6 @@ def read_context(previous: Optional[str], following: Optional[str], morph: "Morp
         if top.tag.POS == "VERB" and "past" in top.tag and top.tag.number == "sing":
             verb_gender = top.tag.gender
     return Context(cases, verb_gender)
-
-
-class Morphology:
-    """pymorphy3 with a cache of parses: entity words repeat across a corpus."""
-
-    def __init__(self, cache_size: int = 100_000) -> None:
-        self.analyzer = pymorphy3.MorphAnalyzer(lang="ru")
-        self.parse = lru_cache(maxsize=cache_size)(self._parse)
-
-    def _parse(self, word: str) -> Tuple[Parse, ...]:
-        return tuple(self.analyzer.parse(word))
 
 
 def restore_case(written: str, normal: str) -> str:
@@ -117,10 +118,6 @@ def restore_case(written: str, normal: str) -> str:
         else:
             cased.append(n.lower())
     return "-".join(cased)
-
-
-def same_word(a: str, b: str) -> bool:
-    return a.lower().replace("ё", "е") == b.lower().replace("ё", "е")
 
 
 def is_declinable(word: str) -> bool:
@@ -150,7 +147,7 @@ def case_of(parse: Parse) -> Optional[str]:
 
 def is_known(parses: Sequence[Parse]) -> bool:
     """Whether pymorphy3's dictionary holds the word, rather than guessing from its ending."""
-    return any(len(p.methods_stack) == 1 and type(p.methods_stack[0][0]).__name__ == "DictionaryAnalyzer" for p in parses)
+    return any(len(p.methods_stack) == 1 and isinstance(p.methods_stack[0][0], DictionaryAnalyzer) for p in parses)
 
 
 def inflect(parse: Parse, grammemes: Iterable[str]) -> Optional[str]:
@@ -187,8 +184,8 @@ def normalize_person(
     words: Sequence[str],
     morph: Morphology,
     *,
-    weights: "Weights" = None,  # type: ignore[assignment]
-    context: "Context" = None,  # type: ignore[assignment]
+    weights: Optional[Weights] = None,
+    context: Optional[Context] = None,
 ) -> List[str]:
     """Each name part in the nominative singular of the gender and case the parts share.
 
@@ -326,8 +323,8 @@ def normalize_name(
     words: Sequence[str],
     morph: Morphology,
     *,
-    weights: "Weights" = None,  # type: ignore[assignment]
-    context: "Context" = None,  # type: ignore[assignment]
+    weights: Optional[Weights] = None,
+    context: Optional[Context] = None,
 ) -> List[str]:
     """A place or organisation: the head noun and the adjectives before it in the nominative,
     in the head's number; whatever follows the head stays as written."""
