@@ -47,7 +47,7 @@ def main(
         for doc in docs
         for s, e, label, gold in doc.user_data["factru_normals"]
     ]
-    normalizer = EntityNormalizer(nlp)
+    normalizer = EntityNormalizer()
     settings = [replace(Weights(), **dict(zip(GRID, values))) for values in itertools.product(*GRID.values())]
     defaults = Weights()
     if defaults not in settings:

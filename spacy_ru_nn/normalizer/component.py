@@ -25,7 +25,6 @@ class EntityNormalizer(Pipe):
 
     def __init__(
         self,
-        nlp: Language,
         name: str = "entity_normalizer",
         *,
         labels: Optional[Sequence[str]] = None,
@@ -118,9 +117,7 @@ def make_entity_normalizer(
         context_prior=context_prior,
         unknown_as_written=unknown_as_written,
     )
-    return EntityNormalizer(
-        nlp, name, labels=labels, person_labels=person_labels, spans_key=spans_key, weights=weights
-    )
+    return EntityNormalizer(name, labels=labels, person_labels=person_labels, spans_key=spans_key, weights=weights)
 
 
 def _span_key(span: Span) -> str:
@@ -131,10 +128,11 @@ _default_normalizer: Optional[EntityNormalizer] = None
 
 
 def normalize_span(span: Span) -> str:
-    """The normal form of any span, with the default settings (PER is a person)."""
+    """The normal form of any span, with the default settings (PER is a person): what
+    `span._.normal` gives for a span no entity_normalizer saw."""
     global _default_normalizer
     if _default_normalizer is None:
-        _default_normalizer = EntityNormalizer(Language())
+        _default_normalizer = EntityNormalizer()
     return _default_normalizer.normalize(span)
 
 
