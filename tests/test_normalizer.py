@@ -224,6 +224,7 @@ def test_evaluate_normal_at_gold_bounds_and_end_to_end(tmp_path):
     assert metrics["end_to_end"]["matched"] == 1 and metrics["end_to_end"]["gold"] == 3
     assert metrics["end_to_end"]["scores"]["PER"] == {"accuracy": 1.0, "n": 1}
     assert set(metrics["speed"]) == {"with_normalizer", "without_normalizer", "words"}
+    assert metrics["normalizer_speed"]["entities_per_second"] > 0
     assert "| entity_normalizer | 3 | 1.000 |" in (tmp_path / "normal.md").read_text(encoding="utf8")
     written = [json.loads(line) for line in (tmp_path / "mentions.jsonl").read_text(encoding="utf8").splitlines()]
     assert written[0]["doc_id"] == "luzhkov_1" and len(written[0]["mentions"]) == 3

@@ -66,13 +66,17 @@ def evaluate_normal(
         name, _, path = reference.partition("=")
         methods[name] = _read_reference(Path(path), methods["as written"])
     scores = {name: accuracy((key[3], text, predicted, gold[key]) for key, (text, predicted) in outputs.items()) for name, outputs in methods.items()}
-    result: Dict = {"source": str(source), "gold_bounds": scores}
+    result: Dict = {"source": str(source), "gold_bounds": scores, "normalizer_speed": _normalizer_speed(normalizer, docs, repeats)}
     if model:
         result["end_to_end"], result["speed"] = _end_to_end(nlp, docs, gold, normalizer.name, repeats, batch_size)
         scores_e2e = {"entity_normalizer, predicted entities at gold bounds": result["end_to_end"]["scores"]}
     msg.divider("Gold bounds")
     msg.table(table_rows(scores), header=TABLE_HEADER, divider=True)
     markdown = "Gold bounds\n\n" + markdown_table(TABLE_HEADER, table_rows(scores))
+    alone = result["normalizer_speed"]
+    line = f"The normaliser alone on the gold entities: {alone['words_per_second']} words/s, {alone['entities_per_second']} entities/s"
+    msg.info(line)
+    markdown += f"\n{line} (median of {repeats} runs)\n"
     if model:
         msg.divider("End to end")
         msg.table(table_rows(scores_e2e), header=TABLE_HEADER, divider=True)
@@ -122,6 +126,20 @@ def _write_mentions(path: Path, docs: List[Doc]) -> None:
         for doc in docs:
             record = {"doc_id": doc.user_data["factru_id"], "text": doc.text, "mentions": doc.user_data["factru_normals"]}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _normalizer_speed(normalizer: EntityNormalizer, docs: List[Doc], repeats: int) -> Dict[str, float]:
+    """Words/s and entities/s of the normaliser alone, on documents with their gold entities."""
+    n_words = sum(len(doc) for doc in docs)
+    n_ents = sum(len(doc.ents) for doc in docs)
+    seconds = []
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        for doc in docs:
+            normalizer(doc)
+        seconds.append(time.perf_counter() - start)
+    median = statistics.median(seconds)
+    return {"words_per_second": round(n_words / median, 1), "entities_per_second": round(n_ents / median, 1)}
 
 
 def _end_to_end(

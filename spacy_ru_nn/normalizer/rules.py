@@ -196,7 +196,8 @@ def normalize_person(
     """
     weights = weights or Weights()
     context = context or Context()
-    parses = [morph.parse(w) if is_declinable(w) else () for w in words]
+    # Lowercase words in a name are particles that do not decline ("ибн", "де", "аль-").
+    parses = [morph.parse(w) if is_declinable(w) and not w[:1].islower() else () for w in words]
     as_written = [
         weights.unknown_as_written if ps and not is_known(ps) and is_indeclinable_like(w) else 0.0
         for w, ps in zip(words, parses)
