@@ -180,6 +180,17 @@ def _person_fit(parse: Parse, gender: str, case: str, name_bonus: float) -> floa
     return fit
 
 
+def _as_written_fit(word: str, parses: Sequence[Parse], weights: Weights) -> float:
+    """How well an unknown word fits as written, in the nominative: fully where it ends like
+    a name that does not decline, half where it ends in -а/-я like "Ларрионда", which is as
+    likely a nominative as the genitive pymorphy3 guesses."""
+    if not parses or is_known(parses):
+        return 0.0
+    if is_indeclinable_like(word):
+        return weights.unknown_as_written
+    return weights.unknown_as_written / 2 if word[-1:].lower() in "ая" else 0.0
+
+
 def normalize_person(
     words: Sequence[str],
     morph: Morphology,
@@ -198,10 +209,7 @@ def normalize_person(
     context = context or Context()
     # Lowercase words in a name are particles that do not decline ("ибн", "де", "аль-").
     parses = [morph.parse(w) if is_declinable(w) and not w[:1].islower() else () for w in words]
-    as_written = [
-        weights.unknown_as_written if ps and not is_known(ps) and is_indeclinable_like(w) else 0.0
-        for w, ps in zip(words, parses)
-    ]
+    as_written = [_as_written_fit(w, ps, weights) for w, ps in zip(words, parses)]
 
     def fit(ps: Sequence[Parse], written: float, gender: str, case: str) -> Tuple[float, Optional[Parse]]:
         best_fit = (written, None) if case == "nomn" and written else (0.0, None)
