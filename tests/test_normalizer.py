@@ -228,3 +228,11 @@ def test_evaluate_normal_at_gold_bounds_and_end_to_end(tmp_path):
     assert "| entity_normalizer | 3 | 1.000 |" in (tmp_path / "normal.md").read_text(encoding="utf8")
     written = [json.loads(line) for line in (tmp_path / "mentions.jsonl").read_text(encoding="utf8").splitlines()]
     assert written[0]["doc_id"] == "luzhkov_1" and len(written[0]["mentions"]) == 3
+
+
+@pytest.mark.parametrize(
+    "full_name,normal", [("Дмитрий Медведев", "Медведев"), ("Светлана Медведева", "Медведева")]
+)
+def test_one_word_person_agrees_with_the_documents_full_name(nlp, full_name, normal):
+    doc = nlp(doc_with_ents(nlp, [(full_name, "PER", ""), ("Медведева", "PER", "")]))
+    assert doc.ents[1]._.normal == normal

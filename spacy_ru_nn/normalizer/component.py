@@ -1,12 +1,12 @@
 """The `entity_normalizer` component and the `Span._.normal` extension."""
 from dataclasses import asdict
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set
 
 from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc, Span
 
-from .rules import Morphology, Weights, normalize_name, normalize_person, read_context
+from .rules import Morphology, Weights, nominative_candidates, normalize_name, normalize_person, read_context
 
 # Where a computed normal form is kept: user_data survives DocBin and Doc.to_bytes.
 USER_DATA_KEY = "ru_nn.normal"
@@ -57,11 +57,31 @@ class EntityNormalizer(Pipe):
         spans: Iterable[Span] = doc.ents
         if self.spans_key is not None and self.spans_key in doc.spans:
             spans = list(doc.ents) + list(doc.spans[self.spans_key])
+        spans = [s for s in spans if self.normalized_labels is None or s.label_ in self.normalized_labels]
+        normals = [self.normalize(span) for span in spans]
+        # A one-word mention of a person is ambiguous ("Медведева": him in the genitive, or
+        # her); the document's fuller mentions of people tell which ("Дмитрий Медведев").
+        full_names = {
+            word.lower().replace("ё", "е")
+            for span, normal in zip(spans, normals)
+            if span.label_ in self.person_labels and len(span) > 1
+            for word in normal.split()
+        }
+        for i, span in enumerate(spans):
+            if span.label_ in self.person_labels and len(span) == 1 and full_names:
+                normals[i] = self._agree_with_document(span[0].text, normals[i], full_names)
         stored: Dict[str, str] = doc.user_data.setdefault(USER_DATA_KEY, {})
-        for span in spans:
-            if self.normalized_labels is None or span.label_ in self.normalized_labels:
-                stored[_span_key(span)] = self.normalize(span)
+        for span, normal in zip(spans, normals):
+            stored[_span_key(span)] = normal
         return doc
+
+    def _agree_with_document(self, word: str, normal: str, full_names: Set[str]) -> str:
+        if normal.lower().replace("ё", "е") in full_names:
+            return normal
+        for candidate in nominative_candidates(word, self.morph):
+            if candidate.lower().replace("ё", "е") in full_names:
+                return candidate
+        return normal
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterable[Doc]:
         for doc in stream:

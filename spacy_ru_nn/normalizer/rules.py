@@ -247,6 +247,22 @@ def normalize_person(
     return normal
 
 
+def nominative_candidates(word: str, morph: Morphology) -> List[str]:
+    """Every nominative singular one word of a name can stand for, under any of its readings
+    ("Медведева": "Медведев" or "Медведева"), the word as written first."""
+    candidates = [word]
+    for parse in morph.parse(word) if is_declinable(word) else ():
+        if parse.tag.POS not in ("NOUN",) + ADJECTIVES:
+            continue
+        wanted = {"nomn", "sing"} | ({parse.tag.gender} if parse.tag.POS in ADJECTIVES and parse.tag.gender else set())
+        form = inflect(parse, wanted)
+        if form is not None:
+            form = restore_case(word, form)
+            if form not in candidates:
+                candidates.append(form)
+    return candidates
+
+
 def strip_abbreviation_ending(word: str) -> str:
     match = ABBREVIATION_ENDING.match(word)
     return match.group(1) if match else word
