@@ -84,10 +84,16 @@ def evaluate_normal(
         msg.table(table_rows(scores_e2e), header=TABLE_HEADER, divider=True)
         msg.info(result["end_to_end"]["coverage"])
         speed = result["speed"]
-        msg.info(f"words/s: {speed['with_normalizer']} with the normaliser, {speed['without_normalizer']} without")
+        msg.info(
+            f"words/s: {speed['with_normalizer']} with the normaliser ({speed['with_normalizer_first_run']} in the "
+            f"first run, caches cold), {speed['without_normalizer']} without"
+        )
         markdown += "\nEnd to end\n\n" + markdown_table(TABLE_HEADER, table_rows(scores_e2e))
         markdown += f"\n{result['end_to_end']['coverage']}\n"
-        markdown += f"\nSpeed (median of {repeats} interleaved runs): {speed['with_normalizer']} words/s with the normaliser, {speed['without_normalizer']} without\n"
+        markdown += (
+            f"\nSpeed (median of {repeats} interleaved runs): {speed['with_normalizer']} words/s with the normaliser "
+            f"({speed['with_normalizer_first_run']} in the first run, caches cold), {speed['without_normalizer']} without\n"
+        )
     if mentions is not None:
         _write_mentions(mentions, docs)
         msg.good(f"Mentions for other normalisers -> {mentions}")
@@ -106,11 +112,13 @@ def _blank_pipeline() -> Language:
 
 
 def _normalizer(nlp: Language) -> EntityNormalizer:
+    """The pipeline's normaliser; one with the default settings appended to a pipeline trained
+    without it, so that pipelines trained before it existed can be scored too."""
     for _, component in nlp.pipeline:
         if isinstance(component, EntityNormalizer):
             return component
-    msg.fail("The pipeline has no entity_normalizer", exits=1)
-    raise AssertionError  # unreachable: msg.fail exits
+    msg.warn("The pipeline has no entity_normalizer: adding one with the default settings")
+    return nlp.add_pipe("entity_normalizer")
 
 
 def _read_reference(path: Path, written: Dict[Key, Tuple[str, str]]) -> Dict[Key, Tuple[str, str]]:
@@ -131,14 +139,23 @@ def _write_mentions(path: Path, docs: List[Doc]) -> None:
 
 
 def _normalizer_speed(normalizer: EntityNormalizer, docs: List[Doc], repeats: int) -> Dict[str, float]:
-    """Words/s and entities/s of the normaliser alone, on documents with their gold entities."""
+    """Words/s and entities/s of the normaliser alone, on documents with their gold entities,
+    each run from empty caches (a fresh copy of the component), so the corpus's repeated
+    names are not normalised for free from an earlier run."""
     n_words = sum(len(doc) for doc in docs)
     n_ents = sum(len(doc.ents) for doc in docs)
     seconds = []
     for _ in range(max(1, repeats)):
+        fresh = EntityNormalizer(
+            normalizer.name,
+            labels=normalizer.normalized_labels,
+            person_labels=normalizer.person_labels,
+            spans_key=normalizer.spans_key,
+            weights=normalizer.weights,
+        )
         start = time.perf_counter()
         for doc in docs:
-            normalizer(doc)
+            fresh(doc)
         seconds.append(time.perf_counter() - start)
     median = statistics.median(seconds)
     return {"words_per_second": round(n_words / median, 1), "entities_per_second": round(n_ents / median, 1)}
@@ -168,6 +185,9 @@ def _end_to_end(
                 for _doc in nlp.pipe(texts, batch_size=batch_size):
                     pass
                 timings[setting].append(n_words / (time.perf_counter() - start))
-    speed = {setting: round(statistics.median(values), 1) for setting, values in timings.items()}
+    # The first run with the normaliser is the one with cold caches; later runs find the
+    # corpus's names already normalised, as a long annotation job finds its frequent names.
+    speed: Dict = {setting: round(statistics.median(values), 1) for setting, values in timings.items()}
+    speed["with_normalizer_first_run"] = round(timings["with_normalizer"][0], 1)
     speed["words"] = n_words
     return {"scores": accuracy(results), "coverage": coverage, "matched": len(results), "gold": len(gold)}, speed

@@ -1,12 +1,13 @@
 """The `entity_normalizer` component and the `Span._.normal` extension."""
 from dataclasses import asdict
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set
+from functools import lru_cache
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc, Span
 
-from .rules import Morphology, Weights, nominative_candidates, normalize_name, normalize_person, read_context
+from .rules import Context, Morphology, Weights, nominative_candidates, normalize_name, normalize_person, read_context
 
 # Where a computed normal form is kept: user_data survives DocBin and Doc.to_bytes.
 USER_DATA_KEY = "ru_nn.normal"
@@ -38,6 +39,8 @@ class EntityNormalizer(Pipe):
         self.spans_key = spans_key
         self.weights = weights
         self.morph = Morphology()
+        # News repeat their names: a mention seen in the same context is normalised once.
+        self._normalize_words = lru_cache(maxsize=50_000)(self._normalize_words_uncached)
         set_normal_extension()
 
     def normalize(self, span: Span) -> str:
@@ -47,11 +50,15 @@ class EntityNormalizer(Pipe):
         previous = doc[span.start - 1].text if span.start > 0 else None
         following = doc[span.end].text if span.end < len(doc) else None
         context = read_context(previous, following, self.morph)
-        if span.label_ in self.person_labels:
-            normal = normalize_person(words, self.morph, weights=self.weights, context=context)
-        else:
-            normal = normalize_name(words, self.morph, weights=self.weights, context=context)
+        normal = self._normalize_words(tuple(words), span.label_ in self.person_labels, context, self.weights)
         return "".join(word + token.whitespace_ for word, token in zip(normal, span)).strip()
+
+    def _normalize_words_uncached(
+        self, words: Tuple[str, ...], is_person: bool, context: Context, weights: Weights
+    ) -> List[str]:
+        if is_person:
+            return normalize_person(words, self.morph, weights=weights, context=context)
+        return normalize_name(words, self.morph, weights=weights, context=context)
 
     def __call__(self, doc: Doc) -> Doc:
         spans: Iterable[Span] = doc.ents

@@ -191,6 +191,26 @@ def _as_written_fit(word: str, parses: Sequence[Parse], weights: Weights) -> flo
     return weights.unknown_as_written / 2 if word[-1:].lower() in "ая" else 0.0
 
 
+NO_FIT: Tuple[float, Optional[Parse]] = (0.0, None)
+
+
+def _fit_table(
+    parses: Sequence[Parse], as_written: float, name_bonus: float
+) -> Dict[Tuple[str, str], Tuple[float, Optional[Parse]]]:
+    """(gender, case) -> the best fit of one word as a name part and the reading that gives
+    it; None for the word read as written."""
+    table: Dict[Tuple[str, str], Tuple[float, Optional[Parse]]] = {}
+    if as_written:
+        table.update({(gender, "nomn"): (as_written, None) for gender in GENDERS})
+    for parse in parses:
+        case = case_of(parse)
+        for gender in GENDERS:
+            fit = _person_fit(parse, gender, case, name_bonus)
+            if fit > table.get((gender, case), NO_FIT)[0]:
+                table[(gender, case)] = (fit, parse)
+    return table
+
+
 def normalize_person(
     words: Sequence[str],
     morph: Morphology,
@@ -211,18 +231,11 @@ def normalize_person(
     parses = [morph.parse(w) if is_declinable(w) and not w[:1].islower() else () for w in words]
     as_written = [_as_written_fit(w, ps, weights) for w, ps in zip(words, parses)]
 
-    def fit(ps: Sequence[Parse], written: float, gender: str, case: str) -> Tuple[float, Optional[Parse]]:
-        best_fit = (written, None) if case == "nomn" and written else (0.0, None)
-        for p in ps:
-            f = _person_fit(p, gender, case, weights.name_bonus)
-            if f > best_fit[0]:
-                best_fit = (f, p)
-        return best_fit
-
+    tables = [_fit_table(ps, w, weights.name_bonus) for ps, w in zip(parses, as_written)]
     best: Optional[Tuple[float, str, str]] = None
     for gender in GENDERS:
         for case in CASES:
-            total = sum(fit(ps, w, gender, case)[0] for ps, w in zip(parses, as_written))
+            total = sum(table.get((gender, case), NO_FIT)[0] for table in tables)
             total += weights.nominative_prior if case == "nomn" else 0.0
             total += weights.masculine_prior if gender == "masc" else 0.0
             total += weights.context_prior * context.prior(gender, case)
@@ -231,8 +244,8 @@ def normalize_person(
     assert best is not None
     _, gender, case = best
     normal = []
-    for word, ps, w in zip(words, parses, as_written):
-        score, parse = fit(ps, w, gender, case)
+    for word, table in zip(words, tables):
+        score, parse = table.get((gender, case), NO_FIT)
         if parse is None or score == 0.0 or "Fixd" in parse.tag:
             normal.append(strip_abbreviation_ending(word))
             continue
