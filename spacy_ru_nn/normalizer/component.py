@@ -7,7 +7,7 @@ from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc, Span
 
-from .rules import Context, Morphology, Weights, nominative_candidates, normalize_name, normalize_person, read_context
+from .rules import Morphology, Weights, nominative_candidates, normalize_name, normalize_person
 
 # Where a computed normal form is kept: user_data survives DocBin and Doc.to_bytes.
 USER_DATA_KEY = "ru_nn.normal"
@@ -39,26 +39,20 @@ class EntityNormalizer(Pipe):
         self.spans_key = spans_key
         self.weights = weights
         self.morph = Morphology()
-        # News repeat their names: a mention seen in the same context is normalised once.
+        # News repeat their names: each distinct mention is normalised once.
         self._normalize_words = lru_cache(maxsize=50_000)(self._normalize_words_uncached)
         set_normal_extension()
 
     def normalize(self, span: Span) -> str:
         """The normal form of one span: a person's name or the name of anything else."""
-        words = [token.text for token in span]
-        doc = span.doc
-        previous = doc[span.start - 1].text if span.start > 0 else None
-        following = doc[span.end].text if span.end < len(doc) else None
-        context = read_context(previous, following, self.morph)
-        normal = self._normalize_words(tuple(words), span.label_ in self.person_labels, context, self.weights)
+        words = tuple(token.text for token in span)
+        normal = self._normalize_words(words, span.label_ in self.person_labels, self.weights)
         return "".join(word + token.whitespace_ for word, token in zip(normal, span)).strip()
 
-    def _normalize_words_uncached(
-        self, words: Tuple[str, ...], is_person: bool, context: Context, weights: Weights
-    ) -> List[str]:
+    def _normalize_words_uncached(self, words: Tuple[str, ...], is_person: bool, weights: Weights) -> List[str]:
         if is_person:
-            return normalize_person(words, self.morph, weights=weights, context=context)
-        return normalize_name(words, self.morph, weights=weights, context=context)
+            return normalize_person(words, self.morph, weights=weights)
+        return normalize_name(words, self.morph, weights=weights)
 
     def __call__(self, doc: Doc) -> Doc:
         spans: Iterable[Span] = doc.ents
@@ -124,7 +118,6 @@ def make_entity_normalizer(
     nominative_prior: float,
     name_nominative_prior: float,
     masculine_prior: float,
-    context_prior: float,
     unknown_as_written: float,
 ) -> EntityNormalizer:
     """An entity normaliser for Russian: `span._.normal` of every entity.
@@ -141,7 +134,6 @@ def make_entity_normalizer(
         nominative_prior=nominative_prior,
         name_nominative_prior=name_nominative_prior,
         masculine_prior=masculine_prior,
-        context_prior=context_prior,
         unknown_as_written=unknown_as_written,
     )
     return EntityNormalizer(name, labels=labels, person_labels=person_labels, spans_key=spans_key, weights=weights)

@@ -9,7 +9,7 @@ with it and go into the nominative, and dependents after it, which stay as writt
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import pymorphy3
 from pymorphy3.analyzer import Parse
@@ -41,22 +41,6 @@ class Morphology:
         return tuple(self.analyzer.parse(word))
 
 
-# The cases a preposition governs: the case of a name right after it.
-PREPOSITION_CASES: Dict[str, FrozenSet[str]] = {
-    **{p: frozenset({"gent"}) for p in (
-        "у", "от", "до", "из", "без", "для", "около", "после", "возле", "среди", "против",
-        "кроме", "вокруг", "из-за", "из-под", "вместо", "мимо", "напротив", "ради", "со стороны",
-    )},
-    **{p: frozenset({"datv"}) for p in ("к", "ко", "по", "благодаря", "согласно", "вопреки")},
-    **{p: frozenset({"loct"}) for p in ("о", "об", "обо", "при")},
-    **{p: frozenset({"loct", "accs"}) for p in ("в", "во", "на")},
-    **{p: frozenset({"ablt", "gent"}) for p in ("с", "со")},
-    **{p: frozenset({"ablt", "accs"}) for p in ("за", "под", "подо")},
-    **{p: frozenset({"ablt"}) for p in ("над", "перед", "между")},
-    **{p: frozenset({"accs"}) for p in ("через", "про", "сквозь")},
-}
-
-
 @dataclass(frozen=True)
 class Weights:
     """How much each kind of evidence counts when the readings of a mention compete.
@@ -65,43 +49,15 @@ class Weights:
     nominative_prior: a person's mention in the nominative, as written.
     name_nominative_prior: the same for a place's or organisation's head.
     masculine_prior: a man rather than a woman, when nothing else tells.
-    context_prior: a case the preposition before the mention governs, or the nominative of
-        the gender a past-tense verb after it shows.
     unknown_as_written: a word pymorphy3 does not know, ending like a name that does not
         decline, read as written.
     """
 
     name_bonus: float = 0.5
     nominative_prior: float = 0.1
-    name_nominative_prior: float = 0.3
+    name_nominative_prior: float = 0.1
     masculine_prior: float = 0.1
-    context_prior: float = 0.5
     unknown_as_written: float = 1.0
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the words around a mention say about its case and gender."""
-
-    cases: FrozenSet[str] = frozenset()
-    verb_gender: Optional[str] = None
-
-    def prior(self, gender: Optional[str], case: str) -> float:
-        prior = 1.0 if case in self.cases else 0.0
-        if self.verb_gender is not None and case == "nomn" and gender in (None, self.verb_gender):
-            prior += 1.0
-        return prior
-
-
-def read_context(previous: Optional[str], following: Optional[str], morph: Morphology) -> Context:
-    """The preposition before a mention and the past-tense verb after it, if any."""
-    cases = PREPOSITION_CASES.get(previous.lower(), frozenset()) if previous else frozenset()
-    verb_gender = None
-    if following and following.isalpha():
-        top = morph.parse(following.lower())[0]
-        if top.tag.POS == "VERB" and "past" in top.tag and top.tag.number == "sing":
-            verb_gender = top.tag.gender
-    return Context(cases, verb_gender)
 
 
 def restore_case(written: str, normal: str) -> str:
@@ -216,17 +172,13 @@ def normalize_person(
     morph: Morphology,
     *,
     weights: Optional[Weights] = None,
-    context: Optional[Context] = None,
 ) -> List[str]:
     """Each name part in the nominative singular of the gender and case the parts share.
 
     A word pymorphy3 does not know may be a foreign name that does not decline ("Пелоси"):
     reading it as written, in the nominative, competes with the guessed oblique readings.
-    The words around the mention break ties: a preposition before it governs its case ("у
-    Александра Дмитриева"), a past-tense verb after it agrees with it ("Евгения заявила").
     """
     weights = weights or Weights()
-    context = context or Context()
     # Lowercase words in a name are particles that do not decline ("ибн", "де", "аль-").
     parses = [morph.parse(w) if is_declinable(w) and not w[:1].islower() else () for w in words]
     as_written = [_as_written_fit(w, ps, weights) for w, ps in zip(words, parses)]
@@ -238,7 +190,6 @@ def normalize_person(
             total = sum(table.get((gender, case), NO_FIT)[0] for table in tables)
             total += weights.nominative_prior if case == "nomn" else 0.0
             total += weights.masculine_prior if gender == "masc" else 0.0
-            total += weights.context_prior * context.prior(gender, case)
             if best is None or total > best[0]:
                 best = (total, gender, case)
     assert best is not None
@@ -362,12 +313,10 @@ def normalize_name(
     morph: Morphology,
     *,
     weights: Optional[Weights] = None,
-    context: Optional[Context] = None,
 ) -> List[str]:
     """A place or organisation: the head noun and the adjectives before it in the nominative,
     in the head's number; whatever follows the head stays as written."""
     weights = weights or Weights()
-    context = context or Context()
     parses = [morph.parse(w) if is_declinable(w) else () for w in words]
     head = _find_head(words, parses, morph)
     modifiers = [i for i in range(head) if parses[i]]
@@ -397,7 +346,6 @@ def normalize_name(
             total += 0.5
         if case == "nomn":
             total += weights.name_nominative_prior
-        total += weights.context_prior * context.prior(None, case)
         # A place or organisation read as a person's name is a guess of the last resort.
         if any(t in tag for t in NAME_TAGS):
             total -= 0.5
