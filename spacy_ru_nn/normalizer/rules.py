@@ -4,7 +4,9 @@ A person's name parts are put in the nominative singular of the person's gender;
 gender are the ones most parts can share ("Клавдии Ивановны Петуховой" is one woman in the
 genitive). A place or organisation is a head noun with the adjectives before it, which agree
 with it and go into the nominative, and dependents after it, which stay as written ("мэрии
-Москвы" -> "мэрия Москвы").
+Москвы" -> "мэрия Москвы"). Latin script, abbreviations and words with inner capitals stay
+as written; so do words pymorphy3 does not know where they do not end like an oblique case
+("Тоттенхэм") or end like a foreign name that does not decline ("Пелоси").
 """
 import re
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ ADJECTIVES = ("ADJF", "PRTF")
 ABBREVIATION_ENDING = re.compile(r"^([А-ЯЁ]{2,})(а|у|ом|е|ой|ы|и|ов|ам|ами|ах)$")
 # Foreign names that do not decline end in these vowels ("Пелоси", "Нисипяну", "Саломе").
 INDECLINABLE_ENDINGS = frozenset("еиоуэю")
+# Endings of the oblique cases: an unknown place name ending otherwise is read as written.
 OBLIQUE_ENDINGS = tuple("аяыиеуюо") + ("ом", "ем", "ам", "ям", "ах", "ях", "ов", "ев", "ой", "ей")
 ADJECTIVE_ENDINGS = ("ого", "его", "ому", "ему", "ую", "юю")
 CYRILLIC_WORD = re.compile(r"^[а-яёА-ЯЁ]+(-[а-яёА-ЯЁ]+)*$")
