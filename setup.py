@@ -50,6 +50,7 @@ setup(
             "bilstm_ner = spacy_ru_nn.components.ner:make_bilstm_ner",
             "razdel_sentencizer = spacy_ru_nn.components.sentencizer:make_razdel_sentencizer",
             "nn_textcat = spacy_ru_nn.components.textcat:make_nn_textcat",
+            "entity_normalizer = spacy_ru_nn.normalizer.component:make_entity_normalizer",
         ],
         "spacy_callbacks": [
             "spacy-ru-nn.torch_threads.v1 = spacy_ru_nn.callbacks:make_torch_threads",

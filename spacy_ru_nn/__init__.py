@@ -18,6 +18,9 @@ _LAZY = {
     "make_razdel_sentencizer": ".components.sentencizer",
     "BoWTextCategorizer": ".components.textcat",
     "make_nn_textcat": ".components.textcat",
+    "EntityNormalizer": ".normalizer",
+    "make_entity_normalizer": ".normalizer",
+    "normalize_span": ".normalizer",
 }
 
 

@@ -32,12 +32,12 @@ def russian_number_words() -> FrozenSet[str]:
     return frozenset(lex_attrs._num_words)
 
 
-def parse_config_overrides(args: List[str]) -> Dict[str, Any]:
+def parse_config_overrides(args: List[str], **kwargs: Any) -> Dict[str, Any]:
     """`--section.key value` arguments as config overrides, the way `spacy train` reads them
-    (`spacy.cli._util`)."""
+    (`spacy.cli._util`); `env_var=None` ignores the SPACY_CONFIG_OVERRIDES variable."""
     from spacy.cli._util import parse_config_overrides as parse
 
-    return parse(args)
+    return parse(args, **kwargs)
 
 
 __all__ = ["parse_config_overrides", "replace_layer", "russian_number_words", "set_shim_module", "shim_module"]

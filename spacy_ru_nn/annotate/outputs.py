@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence,
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ..normalizer.component import normal_field
 from .inputs import Record, Unit, rejection
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ def doc_row(doc: Doc, record: Record, file_name: str, with_ents: bool, with_cats
     row = {key: value for key, value in record.fields.items() if key not in ADDED_FIELDS}
     if with_ents:
         row["ents"] = [
-            {"start": ent.start_char, "end": ent.end_char, "label": ent.label_, "text": ent.text} for ent in doc.ents
+            {"start": ent.start_char, "end": ent.end_char, "label": ent.label_, "text": ent.text, **normal_field(ent)}
+            for ent in doc.ents
         ]
     if with_cats:
         row["cats"] = {label: float(score) for label, score in doc.cats.items()}
@@ -64,7 +66,7 @@ def parquet_schema(input_fields: "pyarrow.Schema", with_ents: bool, with_cats: b
     fields = [field for field in input_fields if field.name not in ADDED_FIELDS]
     if with_ents:
         entity = pa.struct(
-            [("start", pa.int32()), ("end", pa.int32()), ("label", pa.string()), ("text", pa.string())]
+            [("start", pa.int32()), ("end", pa.int32()), ("label", pa.string()), ("text", pa.string()), ("normal", pa.string())]
         )
         fields.append(pa.field("ents", pa.list_(entity)))
     if with_cats:

@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (register the commands)
     convert_factru,
     convert_sms,
     evaluate_ner,
+    evaluate_normal,
     evaluate_spam,
     fetch_data,
     ner_package_meta,

@@ -4,8 +4,13 @@ The mapping is the one of the public Russian NER evaluations (naeval): a Person 
 one PER span from its first to its last character; an Org object gives an ORG span for each
 of its org_name spans; a Location or LocOrg object gives a LOC span for each loc_name span;
 where spans overlap the longer one wins; Project and Facility are dropped.
+
+The .coref layer gives each chain of objects its normal forms (firstname/lastname/patronymic
+for people, name for places and organisations); `document_normals` aligns them with the
+entities, so that a normaliser can be scored against them.
 """
 import random
+import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +25,15 @@ OBJECT_SPANS: Dict[str, Tuple[str, Optional[str]]] = {
     "Org": ("ORG", "org_name"),
     "Location": ("LOC", "loc_name"),
     "LocOrg": ("LOC", "loc_name"),
+}
+
+
+# Person span types -> the .coref key that holds that part's normal form.
+NAME_PARTS: Dict[str, str] = {
+    "name": "firstname",
+    "surname": "lastname",
+    "patronymic": "patronymic",
+    "nickname": "nickname",
 }
 
 
@@ -146,6 +160,81 @@ def document_entities(
     return entities
 
 
+def read_chains(path: Path) -> Dict[str, Dict[str, List[str]]]:
+    """Object id -> its chain's normal forms, key -> values (a chain may list a key twice)."""
+    chains: Dict[str, Dict[str, List[str]]] = {}
+    if not path.exists():
+        return chains
+    for block in read_text(path).split("\n\n"):
+        lines = [line.strip() for line in block.strip().splitlines() if line.strip()]
+        if not lines:
+            continue
+        values: Dict[str, List[str]] = {}
+        for line in lines[1:]:
+            key, _, value = line.partition(" ")
+            if value.strip():
+                values.setdefault(key, []).append(value.strip())
+        for object_id in lines[0].split()[1:]:
+            chains[object_id] = values
+    return chains
+
+
+def _starts_alike(word: str, other: str) -> bool:
+    """The same first two letters: "Россия" names "России", "РФ" does not."""
+    return word[:2].lower().replace("ё", "е") == other[:2].lower().replace("ё", "е")
+
+
+def _words(text: str, start: int, end: int) -> List[Tuple[int, int]]:
+    return [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+
+
+def document_normals(stem: Path, text: str) -> Dict[Tuple[int, int, str], str]:
+    """(start, end, label) of an entity -> its gold normal form from the .coref layer.
+
+    A person's name parts are the chain's values for those parts, in the mention's order, and
+    every word of the mention has to be such a part. A place's or organisation's normal form is
+    a chain `name` with as many words as the mention, each starting like the mention's word.
+    Entities without such a normal form are left out.
+    """
+    spans: Dict[str, Tuple[str, int, int]] = {}
+    for _, fields in read_records(stem.with_suffix(".spans")):
+        try:
+            spans[fields[0]] = (fields[1], int(fields[2]), int(fields[2]) + int(fields[3]))
+        except (IndexError, ValueError):
+            continue
+    chains = read_chains(stem.with_suffix(".coref"))
+    normals: Dict[Tuple[int, int, str], str] = {}
+    for _, fields in read_records(stem.with_suffix(".objects")):
+        if len(fields) < 3 or fields[1] not in OBJECT_SPANS or fields[0] not in chains:
+            continue
+        values = chains[fields[0]]
+        label, wanted = OBJECT_SPANS[fields[1]]
+        members = sorted((spans[i] for i in fields[2:] if i in spans), key=lambda s: s[1])
+        if not members:
+            continue
+        if wanted is None:
+            start, end = members[0][1], members[-1][2]
+            parts = [(t, s, e) for t, s, e in members if t in NAME_PARTS]
+            # One part marked word by word ("Аун Сан Су Чжи" as four names) is one value.
+            parts = [p for i, p in enumerate(parts) if not i or parts[i - 1][0] != p[0]]
+            words = _words(text, start, end)
+            covered = all(any(s <= ws and we <= e for _, s, e in parts) for ws, we in words)
+            normal = [values.get(NAME_PARTS[t], [None])[0] for t, _, _ in parts]
+            if covered and parts and all(normal):
+                normals[(start, end, label)] = " ".join(normal)  # type: ignore[arg-type]
+            continue
+        for span_type, start, end in members:
+            if span_type != wanted:
+                continue
+            words = [text[s:e] for s, e in _words(text, start, end)]
+            for name in values.get("name", []):
+                name_words = name.split()
+                if len(name_words) == len(words) and all(map(_starts_alike, name_words, words)):
+                    normals[(start, end, label)] = name
+                    break
+    return normals
+
+
 def set_sentence_starts(doc: Doc, char_starts: Sequence[int]) -> None:
     """Gold sentence boundaries, mapped to the spaCy tokens that begin at or after them."""
     token_starts = [token.idx for token in doc]
@@ -194,6 +283,13 @@ def convert_document(
     stats.docs += 1
     doc.ents = ents
     doc.user_data["factru_id"] = stem.name
+    normals = document_normals(stem, text)
+    # Kept as plain data, so that it survives a DocBin: [start_char, end_char, label, normal].
+    doc.user_data["factru_normals"] = [
+        [ent.start_char, ent.end_char, ent.label_, normals[(ent.start_char, ent.end_char, ent.label_)]]
+        for ent in ents
+        if (ent.start_char, ent.end_char, ent.label_) in normals
+    ]
     return doc
 
 
