@@ -6,6 +6,7 @@ load without `--code`.
 """
 from .about import __version__
 from . import architectures, callbacks, tokenizer  # noqa: F401
+from .callbacks import one_torch_thread_in_workers  # noqa: F401
 from .components.ner import BiLSTMEntityRecognizer, make_bilstm_ner  # noqa: F401
 from .components.sentencizer import RazdelSentencizer, make_razdel_sentencizer  # noqa: F401
 from . import scorers  # noqa: F401
@@ -20,4 +21,5 @@ __all__ = [
     "make_razdel_sentencizer",
     "BoWTextCategorizer",
     "make_nn_textcat",
+    "one_torch_thread_in_workers",
 ]
