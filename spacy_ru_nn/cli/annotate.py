@@ -57,8 +57,8 @@ def annotate(
         except (InputError, ManifestMismatch, ValueError) as err:
             _fail(str(err), 1)
         except OSError as err:
-            where = f" ({err.filename})" if err.filename else ""
-            _fail(f"{err.strerror or err}{where}: the finished shards are kept in {output}; "
+            # A write's error names no file: the output is where it happened.
+            _fail(f"{err.strerror or err} ({err.filename or output}): the finished shards are kept in {output}; "
                   "fix this and run the same command again to resume", 1)
         except KeyboardInterrupt:
             name = "SIGTERM" if signals else "Ctrl-C"
