@@ -343,6 +343,7 @@ CHILD = textwrap.dedent(
     import json, os, sys
     import spacy, torch
     from spacy.language import Language
+    from spacy_ru_nn import one_torch_thread_in_workers
     from spacy_ru_nn.robustness import battery_cases, doc_signature
 
     @Language.component("torch_threads_probe")
@@ -359,7 +360,9 @@ CHILD = textwrap.dedent(
         nlp = spacy.load(path)
         nlp.add_pipe("torch_threads_probe")
         single = [doc_signature(doc) for doc in nlp.pipe(texts, batch_size=4)]
-        docs = list(nlp.pipe(texts, batch_size=4, n_process=2))
+        with one_torch_thread_in_workers():
+            docs = list(nlp.pipe(texts, batch_size=4, n_process=2))
+        assert torch.get_num_threads() == 2
         out[path] = {
             "same": [doc_signature(doc) for doc in docs] == single,
             "n": len(docs),
