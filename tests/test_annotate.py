@@ -5,6 +5,7 @@ cluster on loopback that loses a worker mid-run."""
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -646,6 +647,22 @@ def test_ray_resumes_a_local_run(local_ray, pipeline_dir, tmp_path):
     annotate_corpus(str(pipeline_dir), tmp_path / "big.txt", output, shard_size=50, engine="ray", workers=2,
                     progress=False, no_progress_timeout_s=120)
     assert_every_record_once(output, expected)
+
+
+def test_a_ray_run_prints_only_what_the_user_can_act_on(pipeline_dir, tmp_path):
+    pytest.importorskip("ray")
+    (tmp_path / "in.txt").write_text("\n".join(GOOD_TEXTS * 5) + "\n", encoding="utf8")
+    command = [sys.executable, "-m", "spacy_ru_nn", "annotate", str(pipeline_dir), str(tmp_path / "in.txt"),
+               str(tmp_path / "out"), "--engine", "ray", "--workers", "2", "--shard-size", "10", "--no-progress"]
+    env = {**os.environ, **RAY_ENV, **RAY_LOOPBACK}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "records read" in result.stdout
+    assert "Deprecat" not in result.stderr
+    # C++ log lines ("[2026-12-02 13:38:30,566 E 19872 19872] core_worker.cc:...") and Ray's
+    # Python INFO/WARNING lines ("2026-12-02 13:38:28,448\tINFO worker.py:2038 -- ...").
+    assert not re.search(r"^\[\d{4}-\d\d-\d\d [\d:,.]+ [DIWEF] \d+ \d+\]", result.stderr, re.M), result.stderr
+    assert not re.search(r"^\d{4}-\d\d-\d\d [\d:,.]+\s+(INFO|WARNING) ", result.stderr, re.M), result.stderr
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,8 +11,14 @@ own, and a pool that holds every CPU with them waits forever (ray-project/ray#44
 Needs the `ray` extra: `pip install spacy-ru-nn[ray]`.
 """
 import json
+import logging
 import os
-from typing import Any, Callable, Dict, List, Optional, Sequence
+import re
+import sys
+import threading
+import warnings
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy
 
@@ -56,12 +62,18 @@ def run_ray(pipeline: str, settings: ShardSettings, units: Sequence[Unit], commi
     no_progress_timeout_s (Optional[float]): Fail instead of waiting longer than this for
         any unit to finish.
     """
+    with _quiet_ray():
+        _run_ray(pipeline, settings, units, commit, workers, address, no_progress_timeout_s)
+
+
+def _run_ray(pipeline: str, settings: ShardSettings, units: Sequence[Unit], commit: Commit, workers: int,
+             address: Optional[str], no_progress_timeout_s: Optional[float]) -> None:
     import ray
     from ray.data import ActorPoolStrategy, DataContext
 
     started_ray = False
     if not ray.is_initialized():
-        options: Dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        options: Dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, **_QUIET_INIT}
         if address:
             options["address"] = address
         else:
@@ -94,6 +106,83 @@ def run_ray(pipeline: str, settings: ShardSettings, units: Sequence[Unit], commi
     finally:
         if started_ray:
             ray.shutdown()
+
+
+# The driver's "ray" logger: errors only ("Started a local Ray instance." is not news).
+_QUIET_INIT: Dict[str, Any] = {"logging_level": logging.ERROR}
+# A line of Ray's C++ log: "[2026-12-02 13:38:30,566 E 19872 19872] core_worker.cc:2465: ..."
+_CPP_LOG_LINE = re.compile(rb"^\[\d{4}-\d\d-\d\d [\d:,.]+ [DIWEF] \d+ \d+\] ")
+
+
+@contextmanager
+def _quiet_ray() -> Iterator[None]:
+    """Keep Ray's console output to what the user can act on, for the run: its errors.
+
+    - Ray Data's console lines below ERROR ("Progress bars disabled", "execution finished");
+      its log file (ray-data.log in the session's folder) keeps them;
+    - deprecation warnings of Ray's own calls (RayDeprecationWarning is a DeprecationWarning);
+    - the C++ log lines that the core worker of this process writes to stderr: creating the
+      actor pool logs an error-level line on every run, successful or not, that the actors'
+      constructor arguments are in the object store (ray-project/ray#53727). They are held
+      back, and printed if the run fails.
+    """
+    import ray.data  # noqa: F401 (its import configures the "ray.data" logger)
+
+    consoles = [handler for handler in logging.getLogger("ray.data").handlers
+                if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)]
+    levels = [handler.level for handler in consoles]
+    for handler in consoles:
+        handler.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), _cpp_log_held_back():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        for handler, level in zip(consoles, levels):
+            handler.setLevel(level)
+
+
+@contextmanager
+def _cpp_log_held_back() -> Iterator[None]:
+    """Pass this process's stderr (file descriptor 2, where C++ writes) through a thread that
+    holds back Ray's C++ log lines; print them if the block raises."""
+    sys.stderr.flush()
+    stderr = os.dup(2)
+    read, write = os.pipe()
+    os.dup2(write, 2)
+    os.close(write)
+    held: List[bytes] = []
+
+    def forward() -> None:
+        pending = b""
+        for chunk in iter(lambda: os.read(read, 1 << 16), b""):
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                if _CPP_LOG_LINE.match(line):
+                    held.append(line + b"\n")
+                else:
+                    os.write(stderr, line + b"\n")
+            if not pending.startswith(b"["):
+                # Not a C++ line: out now (a progress bar redraws without a newline).
+                os.write(stderr, pending)
+                pending = b""
+        os.write(stderr, pending)
+        os.close(read)
+
+    thread = threading.Thread(target=forward, name="ray-log-filter", daemon=True)
+    thread.start()
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        sys.stderr.flush()
+        os.dup2(stderr, 2)  # the pipe's end of file, unless a child process holds it
+        thread.join(timeout=5)
+        if failed:
+            for line in held:
+                os.write(stderr, line)
+        os.close(stderr)
 
 
 __all__ = ["RayUnitAnnotator", "run_ray"]
