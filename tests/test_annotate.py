@@ -211,6 +211,26 @@ def test_bad_inputs_are_clear_errors(tmp_path):
         list_input_files(tmp_path)
 
 
+def test_the_docs_list_every_rejection_reason():
+    from spacy_ru_nn.annotate import REJECTIONS
+
+    docs = (Path(__file__).parent.parent / "docs" / "2026-11-27-annotate.md").read_text(encoding="utf8")
+    table = re.findall(r"^\| `([^`]+)` \| ", docs, re.M)
+    assert table == list(REJECTIONS)
+
+
+def test_every_annotate_option_says_what_it_does():
+    import typer.main
+
+    command = typer.main.get_command(app).commands["annotate"]
+    for param in command.params:
+        assert param.help, param.name
+    result = CliRunner().invoke(app, ["annotate", "--help"], terminal_width=200)
+    shown = " ".join(result.output.replace("│", " ").split())
+    assert "every machine of the cluster must have the package installed or the folder at the same path" in shown
+    assert "needs Ray: install spacy-ru-nn with its ray extra" in shown
+
+
 # ---------------------------------------------------------------------------------------------
 # The local engine
 

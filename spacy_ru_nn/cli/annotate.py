@@ -28,9 +28,10 @@ def annotate(
     text_field: str = typer.Option(
         "text", "--text-field", help="The field of a .jsonl object, or the column of a .parquet file, that holds "
         "the text (.txt lines are the text)"),
+    # No square brackets in help texts: typer's rich output reads "[ray]" as markup and drops it.
     engine: str = typer.Option(
         "local", "--engine", help="Where the pipeline runs: 'local' on this machine (see --n-process), or 'ray' "
-        "on a Ray cluster (see --workers, --address; needs pip install spacy-ru-nn[ray])"),
+        "on a Ray cluster (see --workers, --address; needs Ray: install spacy-ru-nn with its ray extra)"),
     n_process: int = typer.Option(
         1, "--n-process", help="Local engine: worker processes, each with its own copy of the pipeline in memory; "
         "they stop with the command"),
@@ -43,7 +44,7 @@ def annotate(
     address: Optional[str] = typer.Option(
         None, "--address", help="Ray engine: the cluster to run on, HOST:PORT of its head or 'auto' for the one "
         "this machine belongs to; without it, a Ray instance on this machine only, for this run"),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar of the records done, on stderr"),
 ) -> None:
     """Annotate every record of INPUT with PIPELINE into OUTPUT: one row per record (its fields,
     `ents` and/or `cats`, `_file`, `_line`) or one row of OUTPUT/_errors.jsonl (file, line,
