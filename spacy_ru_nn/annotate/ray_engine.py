@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import threading
 import warnings
@@ -80,7 +81,8 @@ def _run_ray(pipeline: str, settings: ShardSettings, units: Sequence[Unit], comm
             # A local instance: as many CPUs as workers even on a smaller machine (they then
             # share cores), rather than actors that never start.
             options["num_cpus"] = max(os.cpu_count() or 1, workers)
-        ray.init(**options)
+        with _sigterm_handler_kept():
+            ray.init(**options)
         started_ray = True
     try:
         context = DataContext.get_current()
@@ -143,9 +145,22 @@ def _quiet_ray() -> Iterator[None]:
 
 
 @contextmanager
+def _sigterm_handler_kept() -> Iterator[None]:
+    """Keep this process's SIGTERM handler across `ray.init`, which replaces it with
+    `sys.exit(SIGTERM)`: `annotate` stops on SIGTERM as on Ctrl-C, and says so."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGTERM) if in_main_thread else None
+    try:
+        yield
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGTERM, handler)
+
+
+@contextmanager
 def _cpp_log_held_back() -> Iterator[None]:
     """Pass this process's stderr (file descriptor 2, where C++ writes) through a thread that
-    holds back Ray's C++ log lines; print them if the block raises."""
+    holds back Ray's C++ log lines; print them if the block fails."""
     sys.stderr.flush()
     stderr = os.dup(2)
     read, write = os.pipe()
@@ -171,10 +186,12 @@ def _cpp_log_held_back() -> Iterator[None]:
 
     thread = threading.Thread(target=forward, name="ray-log-filter", daemon=True)
     thread.start()
-    failed = True
+    failed = False
     try:
         yield
-        failed = False
+    except Exception:
+        failed = True  # not a Ctrl-C or SIGTERM: the user asked for that
+        raise
     finally:
         sys.stderr.flush()
         os.dup2(stderr, 2)  # the pipe's end of file, unless a child process holds it
