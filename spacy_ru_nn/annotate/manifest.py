@@ -43,7 +43,9 @@ class Manifest:
         run (Dict[str, Any]): JSON-able arguments and inputs that define the run's output.
         """
         if output.exists() and not output.is_dir():
-            raise ManifestMismatch(f"OUTPUT {output} is a file: give a folder (a new one, or that of an interrupted run)")
+            raise ManifestMismatch(
+                f"OUTPUT {output} is a file: give a folder (a new one, or that of an interrupted run)"
+            )
         path = output / MANIFEST
         if not path.exists():
             if output.exists() and any(output.iterdir()):
@@ -170,7 +172,8 @@ def _file_differences(old: List[List[Any]], new: List[List[Any]], limit: int = 5
 def _time(mtime_ns: int, other_ns: int) -> str:
     """A modification time to the second, or finer where that is what tells it from the other."""
     spec = "seconds" if mtime_ns // 10**9 != other_ns // 10**9 else "microseconds"
-    return datetime.fromtimestamp(mtime_ns / 1e9).isoformat(sep=" ", timespec=spec)
+    time = datetime.fromtimestamp(mtime_ns // 10**9).replace(microsecond=mtime_ns // 1000 % 10**6)
+    return time.isoformat(sep=" ", timespec=spec)
 
 
 def _short(value: Any) -> str:

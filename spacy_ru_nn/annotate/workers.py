@@ -52,9 +52,13 @@ def forked_workers() -> Iterator[None]:
         os.register_at_fork(after_in_child=_become_worker)
         _handler_registered = True
     before = set(multiprocessing.active_children())
+
+    def workers() -> Set[BaseProcess]:
+        return set(multiprocessing.active_children()) - before
+
     _forking_parent = os.getpid()
     try:
-        with one_torch_thread_in_workers(), _workers_stopped_on_signals(lambda: set(multiprocessing.active_children()) - before):
+        with one_torch_thread_in_workers(), _workers_stopped_on_signals(workers):
             yield
     finally:
         _forking_parent = None

@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterator, List, NoReturn, Optional
 import typer
 from wasabi import msg
 
-from ..annotate import ENGINES, FORMATS, InputError, ManifestMismatch, annotate_corpus
+from ..annotate import FORMATS, InputError, ManifestMismatch, annotate_corpus
 from ._app import app
 
 
@@ -35,7 +35,8 @@ def annotate(
     n_process: int = typer.Option(
         1, "--n-process", help="Local engine: worker processes, each with its own copy of the pipeline in memory; "
         "they stop with the command"),
-    batch_size: int = typer.Option(64, "--batch-size", help="Texts the pipeline annotates at a time (nlp.pipe batch_size)"),
+    batch_size: int = typer.Option(
+        64, "--batch-size", help="Texts the pipeline annotates at a time (nlp.pipe batch_size)"),
     shard_size: int = typer.Option(
         1000, "--shard-size", help="Lines of a .txt or .jsonl file per output shard, the unit of work that an "
         "interrupted run resumes from (each row group of a .parquet file is one shard)"),
@@ -44,7 +45,8 @@ def annotate(
     address: Optional[str] = typer.Option(
         None, "--address", help="Ray engine: the cluster to run on, HOST:PORT of its head or 'auto' for the one "
         "this machine belongs to; without it, a Ray instance on this machine only, for this run"),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar of the records done, on stderr"),
+    progress: bool = typer.Option(
+        True, "--progress/--no-progress", help="Show a progress bar of the records done, on stderr"),
 ) -> None:
     """Annotate every record of INPUT with PIPELINE into OUTPUT: one row per record (its fields,
     `ents` and/or `cats`, `_file`, `_line`) or one row of OUTPUT/_errors.jsonl (file, line,
