@@ -405,10 +405,12 @@ def test_spacy_apply_with_two_processes(saved, pipelines, tmp_path, pipeline):
     data = tmp_path / "texts.jsonl"
     srsly.write_jsonl(data, [{"text": t} for t in texts])
     output = tmp_path / "out.spacy"
+    # `spacy apply` forks after loading, which runs torch (initialising the modules' weights)
+    # on all threads: one OpenMP thread from the start keeps its workers from hanging.
     result = run_child(
         [sys.executable, "-m", "spacy", "apply", str(saved[pipeline]), str(data), str(output),
          "--n-process", "2", "--batch-size", "3"],
-        timeout=240,
+        timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     nlp = pipelines[pipeline]
