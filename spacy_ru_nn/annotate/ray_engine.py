@@ -199,7 +199,8 @@ def _cpp_log_held_back() -> Iterator[None]:
         if failed:
             for line in held:
                 os.write(stderr, line)
-        os.close(stderr)
+        if not thread.is_alive():
+            os.close(stderr)  # else left open: the thread may still write to it
 
 
 __all__ = ["RayUnitAnnotator", "run_ray"]
