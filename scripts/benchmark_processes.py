@@ -1,6 +1,7 @@
 """`benchmark-processes`: `nlp.pipe` with one and several processes on the same texts (the
 robustness battery mixed in), every doc checked and every run compared with the first."""
 import time
+from contextlib import nullcontext
 from itertools import cycle, islice
 from pathlib import Path
 from typing import List, Sequence, Tuple
@@ -11,6 +12,8 @@ import typer
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from wasabi import msg
+
+from spacy_ru_nn import one_torch_thread_in_workers
 
 from ._app import app
 from .robustness import battery_texts, doc_problems, doc_signature, huge_token_text, peak_rss_increase
@@ -74,5 +77,7 @@ def benchmark_processes(
 def _run_pipe(nlp: Language, texts: Sequence[str], n_process: int, batch_size: int) -> Tuple[float, List[Doc]]:
     """Seconds and docs of one `nlp.pipe` pass."""
     start = time.perf_counter()
-    docs = list(nlp.pipe(texts, n_process=n_process, batch_size=batch_size))
+    # Forked workers on one torch thread each, as annotate runs them; one process as it is.
+    with one_torch_thread_in_workers() if n_process > 1 else nullcontext():
+        docs = list(nlp.pipe(texts, n_process=n_process, batch_size=batch_size))
     return time.perf_counter() - start, docs

@@ -21,6 +21,7 @@ _LAZY = {
     "EntityNormalizer": ".normalizer",
     "make_entity_normalizer": ".normalizer",
     "normalize_span": ".normalizer",
+    "one_torch_thread_in_workers": ".callbacks",
 }
 
 

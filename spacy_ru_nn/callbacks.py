@@ -1,7 +1,6 @@
 """Registered callbacks for `[nlp]` config hooks, and torch's thread count in forked workers."""
-import os
-import sys
-from typing import Any, Callable, Dict, FrozenSet, Type
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, FrozenSet, Iterator, Type
 
 from spacy.attrs import LIKE_NUM
 from spacy.lang.ru import lex_attrs as ru_lex_attrs
@@ -86,18 +85,24 @@ def russian_like_num(text: str) -> bool:
     return text.lower() in RUSSIAN_NUMBER_WORDS
 
 
-def _one_torch_thread_after_fork() -> None:
-    """Run torch on one thread in a forked child, as torch's own DataLoader workers do.
+@contextmanager
+def one_torch_thread_in_workers() -> Iterator[None]:
+    """Run torch on one thread in the workers that `nlp.pipe(..., n_process=N)` forks inside
+    the block, e.g. `with one_torch_thread_in_workers(): docs = list(nlp.pipe(texts,
+    n_process=2))`.
 
-    `nlp.pipe(..., n_process=2)` and `spacy apply --n-process` fork workers. A child forked
-    after the parent ran torch on several OpenMP threads hangs in its first parallel region
-    (the pool's threads do not survive the fork); on one thread it never enters the pool.
-    One thread per worker is also what the workers should use on a shared machine.
+    A child forked after its parent ran torch on several OpenMP threads hangs in its first
+    parallel region: the pool's threads do not survive the fork (explosion/spaCy#4667,
+    #6662). A child forked while the parent is set to one thread inherits that setting and
+    never enters the pool; one thread per worker is also what a worker should use when the
+    workers share the cores. The parent's own count is restored when the block ends, so
+    consume the `nlp.pipe` generator inside it: the workers are forked at its first item.
     """
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(1)
+    import torch
 
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_one_torch_thread_after_fork)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

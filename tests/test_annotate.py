@@ -1,9 +1,12 @@
 """`annotate`: every record of a corpus with good and bad lines ends up in exactly one shard row
 or errors-file row, with the same rows whatever the engine, worker count or batch size; runs
-killed midway resume; Ray runs on a local instance started here, with Ray's default token
-auth (tests/test_annotate_cluster.py: a token-protected two-node cluster)."""
+killed midway resume, and a killed parent leaves no worker behind; Ray runs on a local
+instance started here, with Ray's default token auth (tests/test_annotate_cluster.py: a
+token-protected two-node cluster)."""
+import errno
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -76,19 +79,22 @@ def write_corpus(folder: Path, n_good: int = 60) -> Dict[Tuple[str, int], str]:
     folder.mkdir(parents=True, exist_ok=True)
     expected: Dict[Tuple[str, int], str] = {}
     texts = [GOOD_TEXTS[i % len(GOOD_TEXTS)] for i in range(n_good)]
-    # .txt: one text per line; a CRLF line and an empty line are texts too; no final newline.
+    # .txt: one text per line; a CRLF line is a text; an empty or blank line is rejected as in
+    # .jsonl; no final newline.
     lines: List[bytes] = [text.encode("utf8") for text in texts]
     lines[3] = b"Windows line\r"
     lines[5] = b""
+    lines[9] = b" \t\r"
     lines.insert(7, "Пушкин ".encode("utf8") + b"\xff")
     lines.insert(11, ("а" * 1_000_001).encode("utf8"))
     (folder / "a.txt").write_bytes(b"\n".join(lines))
     for i, line in enumerate(lines, start=1):
-        expected[("a.txt", i)] = {7 + 1: "not UTF-8", 11 + 1: "too long"}.get(i, "")
+        expected[("a.txt", i)] = {6: "blank line", 7 + 1: "not UTF-8", 10 + 1: "blank line", 11 + 1: "too long"}.get(i, "")
     # .jsonl: extra fields kept; every kind of bad line.
     bad_jsonl = {2: (b'{"id": 2, "text": ', "invalid JSON"), 4: (b'{"id": 4, "text": 5}', "text not a string"),
                  6: (b'{"id": 6}', "no text"), 8: (b"[1, 2]", "not a JSON object"), 10: (b"", "blank line"),
-                 12: (b'{"id": 12, "text": null}', "no text")}
+                 12: (b'{"id": 12, "text": null}', "no text"), 14: (b"  ", "blank line"),
+                 16: (b'{"id": 16, "text": " \\n"}', "blank text")}
     jsonl = []
     for i, text in enumerate(texts, start=1):
         line, kind = bad_jsonl.get(i, (None, ""))
@@ -97,11 +103,12 @@ def write_corpus(folder: Path, n_good: int = 60) -> Dict[Tuple[str, int], str]:
         jsonl.append(line)
         expected[("b.jsonl", i)] = kind
     (folder / "b.jsonl").write_bytes(b"\n".join(jsonl) + b"\n")
-    # .parquet: two row groups, one null text.
-    rows = [{"id": i, "text": None if i == 3 else text} for i, text in enumerate(texts[:30], start=1)]
+    # .parquet: two row groups, a null text and an empty one.
+    bad_parquet = {3: (None, "no text"), 25: ("", "blank text")}
+    rows = [{"id": i, "text": bad_parquet.get(i, (text,))[0]} for i, text in enumerate(texts[:30], start=1)]
     pq.write_table(pa.Table.from_pylist(rows), folder / "c.parquet", row_group_size=20)
     for i in range(1, 31):
-        expected[("c.parquet", i)] = "no text" if i == 3 else ""
+        expected[("c.parquet", i)] = bad_parquet.get(i, (None, ""))[1]
     (folder / "notes.md").write_text("not an input\n")
     return expected
 
@@ -175,13 +182,18 @@ def test_units_cut_at_newlines_and_count_like_wc(tmp_path):
             assert sum(unit.n_records for unit in units) == n_lines
             assert all(unit.n_records <= shard_size for unit in units)
             texts, lines = [], []
+            blank = []
             for unit in units:
                 records, rejected = read_unit(unit, "text", 1000)
-                assert not rejected and len(records) == unit.n_records
+                assert len(records) + len(rejected) == unit.n_records
+                assert all(error["reason"] == "blank line: empty" for error in rejected)
                 texts += [record.text for record in records]
                 lines += [record.line for record in records]
-            assert lines == list(range(1, n_lines + 1))
-            assert texts == [line.rstrip("\r") for line in data.decode().split("\n")][:n_lines]
+                blank += [error["line"] for error in rejected]
+            expected = [line.rstrip("\r") for line in data.decode().split("\n")][:n_lines]
+            assert sorted(lines + blank) == list(range(1, n_lines + 1))
+            assert texts == [text for text in expected if text]
+            assert blank == [i for i, text in enumerate(expected, start=1) if not text]
 
 
 def test_a_bom_is_not_part_of_the_first_text(tmp_path):
@@ -202,6 +214,26 @@ def test_bad_inputs_are_clear_errors(tmp_path):
         list_input_files(tmp_path)
 
 
+def test_the_docs_list_every_rejection_reason():
+    from spacy_ru_nn.annotate import REJECTIONS
+
+    docs = (Path(__file__).parent.parent / "docs" / "2026-11-27-annotate.md").read_text(encoding="utf8")
+    table = re.findall(r"^\| `([^`]+)` \| ", docs, re.M)
+    assert table == list(REJECTIONS)
+
+
+def test_every_annotate_option_says_what_it_does():
+    import typer.main
+
+    command = typer.main.get_command(app).commands["annotate"]
+    for param in command.params:
+        assert param.help, param.name
+    result = CliRunner().invoke(app, ["annotate", "--help"], terminal_width=200)
+    shown = " ".join(result.output.replace("│", " ").split())
+    assert "every machine of the cluster must have the package installed or the folder at the same path" in shown
+    assert "needs Ray: install spacy-ru-nn with its ray extra" in shown
+
+
 # ---------------------------------------------------------------------------------------------
 # The local engine
 
@@ -214,7 +246,7 @@ def test_local_run_accounts_for_every_record(local_rows, corpus):
     assert {"start": 0, "end": 16, "label": "PER", "text": "Александр Пушкин"} in pushkin["ents"]
     assert set(pushkin["cats"]) == {"ham", "spam"} and abs(sum(pushkin["cats"].values()) - 1) < 1e-5
     assert by_key[("a.txt", 4)]["text"] == "Windows line"
-    assert by_key[("a.txt", 6)]["text"] == "" and by_key[("a.txt", 6)]["ents"] == []
+    assert ("a.txt", 6) not in by_key and expected[("a.txt", 6)] == "blank line"
     # The input's fields are kept, nested ones included.
     assert by_key[("b.jsonl", 1)]["id"] == 1 and by_key[("b.jsonl", 1)]["meta"] == {"source": "test", "n": 1}
     assert by_key[("c.parquet", 30)]["id"] == 30
@@ -256,7 +288,8 @@ def test_a_rerun_of_a_complete_run_changes_nothing(pipeline_dir, corpus, tmp_pat
     first = annotate_corpus(str(pipeline_dir), folder, output, shard_size=7, progress=False)
     shards = {path.name: path.read_bytes() for path in output.iterdir() if path.is_file()}
     second = annotate_corpus(str(pipeline_dir), folder, output, shard_size=7, progress=False)
-    assert second == first
+    assert {**second, "run": None} == {**first, "run": None}
+    assert second["run"]["units"] == second["run"]["records"] == 0
     assert {path.name: path.read_bytes() for path in output.iterdir() if path.is_file()} == shards
 
 
@@ -269,13 +302,34 @@ def test_other_arguments_or_changed_inputs_are_refused(pipeline_dir, corpus, tmp
     copy = tmp_path / "a.txt"
     copy.write_bytes((folder / "a.txt").read_bytes())
     annotate_corpus(str(pipeline_dir), copy, tmp_path / "copy", progress=False)
+    size = copy.stat().st_size
     copy.write_bytes(copy.read_bytes() + b"\nmore")
-    with pytest.raises(ManifestMismatch, match="files"):
+    with pytest.raises(ManifestMismatch, match=f"a.txt: size {size:,} -> {size + 5:,} bytes, modified "):
         annotate_corpus(str(pipeline_dir), copy, tmp_path / "copy", progress=False)
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("")
     with pytest.raises(ManifestMismatch, match="not empty"):
         annotate_corpus(str(pipeline_dir), copy, tmp_path / "full", progress=False)
+
+
+def test_a_changed_input_is_named_with_what_changed(pipeline_dir, tmp_path):
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (folder / name).write_text("Мария Иванова\n", encoding="utf8")
+    annotate_corpus(str(pipeline_dir), folder, tmp_path / "out", progress=False)
+    (folder / "a.txt").unlink()
+    (folder / "d.txt").write_text("Газпром\n", encoding="utf8")
+    mtime = (folder / "b.txt").stat().st_mtime_ns
+    os.utime(folder / "b.txt", ns=(mtime + 1000, mtime + 1000))  # the same size, touched
+    with pytest.raises(ManifestMismatch) as refused:
+        annotate_corpus(str(pipeline_dir), folder, tmp_path / "out", progress=False)
+    message = str(refused.value)
+    assert "a.txt: removed; b.txt: modified " in message and "; d.txt: added" in message
+    assert "c.txt" not in message
+    # A change within one second shows the digits that tell the times apart.
+    then, now = message.split("b.txt: modified ")[1].split(";")[0].split(" -> ")
+    assert then != now
 
 
 def test_an_output_folder_inside_the_input_folder_is_not_input(pipeline_dir, tmp_path):
@@ -422,6 +476,154 @@ def test_a_run_killed_midway_resumes_without_losing_or_doubling(pipeline_dir, tm
     assert len(manifest_units(output)) == 60
 
 
+def child_pids(pid: int) -> List[int]:
+    """The processes whose parent is `pid`, from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def alive(pid: int) -> bool:
+    """Running: not gone, and not a zombie left for init to reap."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds processes in /proc")
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_run_stopped_midway_leaves_no_worker_and_resumes(pipeline_dir, tmp_path, signum):
+    expected = big_corpus(tmp_path / "big.txt", 3000)
+    output = tmp_path / "out"
+    command = [sys.executable, "-m", "spacy_ru_nn", "annotate", str(pipeline_dir), str(tmp_path / "big.txt"),
+               str(output), "--n-process", "2", "--shard-size", "50", "--no-progress"]
+    workers: List[int] = []
+
+    def stop() -> None:
+        workers.extend(child_pids(proc.pid))
+        proc.send_signal(signum)
+
+    # Files, not pipes: a surviving worker would hold a pipe open.
+    with open(tmp_path / "stdout", "w") as stdout, open(tmp_path / "stderr", "w") as stderr:
+        proc = subprocess.Popen(command, stdout=stdout, stderr=stderr)
+        try:
+            done = kill_when_units_done(proc, output, 2, 240, stop)
+            proc.wait(timeout=60)
+        finally:
+            proc.kill()
+            proc.wait()
+    assert done < 60, "the run finished before it was stopped"
+    assert len(workers) == 2, workers
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = [pid for pid in workers if alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, "a worker outlived the run"
+    if signum == signal.SIGTERM:
+        assert proc.returncode == 128 + signal.SIGTERM
+        lines = ((tmp_path / "stdout").read_text() + (tmp_path / "stderr").read_text()).strip().splitlines()
+        assert len(lines) == 1 and "run the same command again to resume" in lines[0], lines
+        # Only committed shards are left, and nothing half written.
+        committed = {unit["unit"] for unit in manifest_units(output)}
+        assert {path.name[len("part-"):-len(".jsonl")] for path in output.glob("part-*")} == committed
+        assert not [path for path in output.rglob(".*")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_every_record_once(output, expected)
+
+
+def test_output_that_is_a_file_is_one_line(pipeline_dir, corpus, tmp_path):
+    folder, _ = corpus
+    (tmp_path / "out").write_text("")
+    result = CliRunner().invoke(app, ["annotate", str(pipeline_dir), str(folder / "a.txt"), str(tmp_path / "out"), "--no-progress"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"\u2718 OUTPUT {tmp_path / 'out'} is a file: give a folder (a new one, "
+                                                   "or that of an interrupted run)"]
+
+
+def test_a_full_disk_is_one_line_and_loses_nothing(pipeline_dir, corpus, tmp_path, monkeypatch):
+    from spacy_ru_nn.annotate import outputs
+
+    folder, expected = corpus
+    expected = {key: kind for key, kind in expected.items() if key[0] == "b.jsonl"}
+    output = tmp_path / "out"
+    write = outputs._atomic_write
+    calls = []
+
+    def full_after_three_files(path, write_to):
+        calls.append(path)
+        if len(calls) <= 3:
+            return write(path, write_to)
+
+        def half_then_full(f):
+            f.write(b"half a shard")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+        return write(path, half_then_full)
+
+    monkeypatch.setattr(outputs, "_atomic_write", full_after_three_files)
+    args = ["annotate", str(pipeline_dir), str(folder / "b.jsonl"), str(output), "--no-progress", "--shard-size", "7"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("\u2718 No space left on device ("), lines
+    assert "run the same command again to resume" in lines[0]
+    assert not [path for path in output.rglob(".*")], "a temporary file was left"
+    monkeypatch.setattr(outputs, "_atomic_write", write)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Resuming: " in result.output
+    assert_every_record_once(output, expected)
+
+
+def can_mount_tmpfs(path: Path) -> bool:
+    path.mkdir(exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(path)], capture_output=True).returncode:
+        return False
+    subprocess.run(["umount", str(path)], check=True)
+    return True
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 256 KiB tmpfs (needs root, or a container allowed to mount), unmounted afterwards."""
+    mount = tmp_path / "tmpfs"
+    if shutil.which("mount") is None or not can_mount_tmpfs(mount):
+        pytest.skip("cannot mount a tmpfs here")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], check=True)
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+@pytest.mark.parametrize("problem", ["full", "read-only"])
+def test_a_real_full_or_read_only_disk_is_one_line_and_loses_nothing(pipeline_dir, tmp_path, small_tmpfs, problem):
+    expected = big_corpus(tmp_path / "big.txt", 3000)
+    output = small_tmpfs / "out"
+    if problem == "read-only":
+        output.mkdir()
+        subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
+    args = ["annotate", str(pipeline_dir), str(tmp_path / "big.txt"), str(output), "--no-progress", "--shard-size", "100"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    reason = "No space left on device" if problem == "full" else "Read-only file system"
+    assert len(lines) == 1 and lines[0].startswith(f"\u2718 {reason} ("), lines
+    # Fixed: more room, or writable again.
+    subprocess.run(["mount", "-o", "remount,rw,size=64m", str(small_tmpfs)], check=True)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert_every_record_once(output, expected)
+
+
 # ---------------------------------------------------------------------------------------------
 # Ray: a local instance started by the test
 
@@ -488,6 +690,24 @@ def test_ray_resumes_a_local_run(local_ray, pipeline_dir, tmp_path):
     annotate_corpus(str(pipeline_dir), tmp_path / "big.txt", output, shard_size=50, engine="ray", workers=2,
                     progress=False, no_progress_timeout_s=120)
     assert_every_record_once(output, expected)
+
+
+def test_a_ray_run_prints_only_what_the_user_can_act_on(pipeline_dir, tmp_path):
+    pytest.importorskip("ray")
+    (tmp_path / "in.txt").write_text("\n".join(GOOD_TEXTS * 5) + "\n", encoding="utf8")
+    command = [sys.executable, "-m", "spacy_ru_nn", "annotate", str(pipeline_dir), str(tmp_path / "in.txt"),
+               str(tmp_path / "out"), "--engine", "ray", "--workers", "2", "--shard-size", "10", "--no-progress"]
+    # Ray's default token auth, with a token of the test's rather than ~/.ray/auth_token.
+    env = {**os.environ, **RAY_ENV, **RAY_LOOPBACK, "RAY_AUTH_TOKEN_PATH": str(write_token(tmp_path / "token"))}
+    env.pop("RAY_AUTH_MODE", None)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "records read" in result.stdout
+    assert "Deprecat" not in result.stderr
+    # C++ log lines ("[2026-12-02 13:38:30,566 E 19872 19872] core_worker.cc:...") and Ray's
+    # Python INFO/WARNING lines ("2026-12-02 13:38:28,448\tINFO worker.py:2038 -- ...").
+    assert not re.search(r"^\[\d{4}-\d\d-\d\d [\d:,.]+ [DIWEF] \d+ \d+\]", result.stderr, re.M), result.stderr
+    assert not re.search(r"^\d{4}-\d\d-\d\d [\d:,.]+\s+(INFO|WARNING) ", result.stderr, re.M), result.stderr
 
 
 # ---------------------------------------------------------------------------------------------

@@ -345,6 +345,7 @@ CHILD = textwrap.dedent(
     import spacy, torch
     from spacy.language import Language
     from scripts.robustness import battery_cases, doc_signature
+    from spacy_ru_nn import one_torch_thread_in_workers
 
     @Language.component("torch_threads_probe")
     def probe(doc):
@@ -360,7 +361,9 @@ CHILD = textwrap.dedent(
         nlp = spacy.load(path)
         nlp.add_pipe("torch_threads_probe")
         single = [doc_signature(doc) for doc in nlp.pipe(texts, batch_size=4)]
-        docs = list(nlp.pipe(texts, batch_size=4, n_process=2))
+        with one_torch_thread_in_workers():
+            docs = list(nlp.pipe(texts, batch_size=4, n_process=2))
+        assert torch.get_num_threads() == 2
         out[path] = {
             "same": [doc_signature(doc) for doc in docs] == single,
             "n": len(docs),
@@ -403,10 +406,12 @@ def test_spacy_apply_with_two_processes(saved, pipelines, tmp_path, pipeline):
     data = tmp_path / "texts.jsonl"
     srsly.write_jsonl(data, [{"text": t} for t in texts])
     output = tmp_path / "out.spacy"
+    # `spacy apply` forks after loading, which runs torch (initialising the modules' weights)
+    # on all threads: one OpenMP thread from the start keeps its workers from hanging.
     result = run_child(
         [sys.executable, "-m", "spacy", "apply", str(saved[pipeline]), str(data), str(output),
          "--n-process", "2", "--batch-size", "3"],
-        timeout=240,
+        timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     nlp = pipelines[pipeline]

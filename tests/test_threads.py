@@ -1,5 +1,9 @@
-"""Loading a pipeline leaves torch's thread count alone; training pins it through a config
-value the user can see and change."""
+"""Loading a pipeline leaves torch's thread count alone, and so does importing the plugin in
+forked children; training pins it through a config value the user can see and change, and
+`one_torch_thread_in_workers` gives the workers of `nlp.pipe(n_process=N)` one thread each."""
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -72,3 +76,36 @@ def test_training_runs_on_the_configured_threads(config_name, other_thread_count
     before_update = registry.resolve({"hook": hook})["hook"]
     before_update(spacy.blank("en"), {"step": 0, "epoch": 0})
     assert torch.get_num_threads() == 1
+
+
+FORK_PROBE = textwrap.dedent(
+    """
+    import os, torch
+    torch.set_num_threads(3)
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    import spacy_ru_nn
+
+    def forked_child_threads():
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.write(write, str(torch.get_num_threads()).encode())
+            os._exit(0)
+        os.close(write)
+        os.waitpid(pid, 0)
+        return int(os.read(read, 16))
+
+    plain = forked_child_threads()
+    with spacy_ru_nn.one_torch_thread_in_workers():
+        inside = forked_child_threads()
+    print(plain, inside, torch.get_num_threads())
+    """
+)
+
+
+def test_forked_children_get_one_thread_only_when_asked():
+    """Importing the plugin changes no fork of the host program; the context manager gives
+    the children forked inside it one thread and gives the parent its count back."""
+    result = subprocess.run([sys.executable, "-c", FORK_PROBE], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["3", "1", "3"]

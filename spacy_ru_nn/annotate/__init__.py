@@ -2,9 +2,9 @@
 accounted for (a shard row or an errors-file row), resumable, on one machine (`nlp.pipe`) or
 a Ray cluster. The user command is `python -m spacy_ru_nn annotate`; Ray is imported only by
 `--engine ray`."""
-from .inputs import InputError
+from .inputs import REJECTIONS, InputError
 from .manifest import ManifestMismatch
 from .run import ENGINES, annotate_corpus
 from .outputs import FORMATS
 
-__all__ = ["ENGINES", "FORMATS", "InputError", "ManifestMismatch", "annotate_corpus"]
+__all__ = ["ENGINES", "FORMATS", "REJECTIONS", "InputError", "ManifestMismatch", "annotate_corpus"]

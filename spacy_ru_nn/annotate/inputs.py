@@ -21,6 +21,23 @@ _SCAN_CHUNK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 
 
+# Every reason a record is rejected for, as the kind that starts its `reason` in the errors
+# file (and counts it in the summary), with what it means: the reference list of the docs.
+REJECTIONS: Dict[str, str] = {
+    "not UTF-8": "the line's bytes are not UTF-8",
+    "blank line": "the line is empty or only whitespace (.txt, .jsonl)",
+    "invalid JSON": "the .jsonl line is not valid JSON",
+    "not a JSON object": "the .jsonl line is JSON, but not an object",
+    "no text": "the record has no text field (--text-field), or it is null",
+    "text not a string": "the record's text field is a number, a list, an object...",
+    "blank text": "the record's text field is empty or only whitespace (.jsonl, .parquet)",
+    "too long": "the text is longer than the pipeline's nlp.max_length",
+    "pipeline error": "the pipeline raised an exception on the record",
+    "Parquet schema": "the record's fields do not fit the Parquet output's schema (--format parquet)",
+    "unreadable file": "the whole file cannot be read (one row, line null)",
+}
+
+
 class InputError(ValueError):
     """INPUT cannot be annotated at all (missing, no supported files): nothing was started."""
 
@@ -63,8 +80,10 @@ class Record:
 
 
 def rejection(name: str, line: Optional[int], kind: str, detail: str) -> Dict[str, Any]:
-    """A row of the errors file. Its reason starts with the kind of problem (what the run's
-    summary counts) and goes on with the details."""
+    """A row of the errors file. Its reason starts with the kind of problem (one of
+    REJECTIONS, what the run's summary counts) and goes on with the details."""
+    if kind not in REJECTIONS:
+        raise ValueError(f"Unknown rejection {kind!r}: add it to REJECTIONS")
     return {"file": name, "line": line, "reason": f"{kind}: {detail}"}
 
 
@@ -217,9 +236,13 @@ def _decode(line: bytes) -> Tuple[Optional[str], Optional[str]]:
 
 
 def _parse_txt_line(line: bytes, text_field: str) -> ParseResult:
-    # A line of a Windows file keeps no trailing \r; an empty line is an empty text.
+    # A line of a Windows file keeps no trailing \r.
     text, problem = _decode(line[:-1] if line.endswith(b"\r") else line)
-    return ({text_field: text} if problem is None else None), problem
+    if problem is not None:
+        return None, problem
+    if not text.strip():
+        return None, f"blank line: {_blank(text)}"
+    return {text_field: text}, None
 
 
 def _parse_jsonl_line(line: bytes, text_field: str) -> ParseResult:
@@ -227,7 +250,7 @@ def _parse_jsonl_line(line: bytes, text_field: str) -> ParseResult:
     if problem is not None:
         return None, problem
     if not decoded.strip():
-        return None, "blank line: a .jsonl line must hold a JSON object"
+        return None, f"blank line: {_blank(decoded)}"
     try:
         fields = json.loads(decoded)
     except ValueError as err:
@@ -242,7 +265,13 @@ def _parse_fields(fields: Dict[str, Any], text_field: str) -> ParseResult:
         return None, f"no text: no {text_field!r} field, or null"
     if not isinstance(fields[text_field], str):
         return None, f"text not a string: {text_field!r} is {type(fields[text_field]).__name__}"
+    if not fields[text_field].strip():
+        return None, f"blank text: {text_field!r} is {_blank(fields[text_field])}"
     return fields, None
+
+
+def _blank(text: str) -> str:
+    return "empty" if not text else f"only whitespace ({text!r})"
 
 
 def _require_pyarrow_parquet():

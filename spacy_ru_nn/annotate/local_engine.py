@@ -5,8 +5,11 @@ written and committed) as soon as the doc of its last record comes back.
 The stream is of plain texts, not `as_tuples`: with contexts, spaCy makes (tokenizes) each
 doc in the main process and serializes it to the workers, which makes two processes slower
 than one."""
+import multiprocessing
 import time
+import warnings
 from collections import deque
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Sequence
 
@@ -58,10 +61,30 @@ def run_local(annotator: UnitAnnotator, units: Sequence[Unit], commit: Commit, n
             open_units.popleft()
 
     nlp = annotator.nlp
+    if n_process > 1:
+        from .workers import forked_workers
+
+        forking = forked_workers()
+    else:
+        forking = nullcontext()
+    before = set(multiprocessing.active_children())
     try:
-        for doc in nlp.pipe(texts(), batch_size=annotator.settings.batch_size, n_process=n_process):
-            flush()
-            open_units[0].docs.append(doc)
+        with forking, warnings.catch_warnings():
+            # W127, "not all worker processes completed successfully": a stream that ends
+            # early stops its workers; a stream that fails is redone below.
+            warnings.filterwarnings("ignore", message=r"\[W127\]")
+            docs = nlp.pipe(texts(), batch_size=annotator.settings.batch_size, n_process=n_process)
+            try:
+                for doc in docs:
+                    flush()
+                    open_units[0].docs.append(doc)
+            except BaseException:
+                # Failed or interrupted in this loop, with the stream paused at a doc: its
+                # workers are stopped at once, not after the batches they hold.
+                for worker in set(multiprocessing.active_children()) - before:
+                    worker.terminate()
+                docs.close()
+                raise
         flush()
     except _WriteFailed as failed:
         # Not the pipeline: writing or committing failed, and would fail again.

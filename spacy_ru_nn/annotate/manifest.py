@@ -8,6 +8,7 @@ arguments skips the done units; with other arguments, or changed inputs, it refu
 """
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
@@ -41,6 +42,10 @@ class Manifest:
 
         run (Dict[str, Any]): JSON-able arguments and inputs that define the run's output.
         """
+        if output.exists() and not output.is_dir():
+            raise ManifestMismatch(
+                f"OUTPUT {output} is a file: give a folder (a new one, or that of an interrupted run)"
+            )
         path = output / MANIFEST
         if not path.exists():
             if output.exists() and any(output.iterdir()):
@@ -134,7 +139,41 @@ def _read_lines(path: Path):
 
 def _differences(old: Dict[str, Any], new: Dict[str, Any]) -> str:
     keys = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
-    return ", ".join(f"{key}: {_short(old.get(key))} then, {_short(new.get(key))} now" for key in keys)
+    return ", ".join(
+        _file_differences(old.get(key) or [], new.get(key) or []) if key == "files"
+        else f"{key}: {_short(old.get(key))} then, {_short(new.get(key))} now"
+        for key in keys
+    )
+
+
+def _file_differences(old: List[List[Any]], new: List[List[Any]], limit: int = 5) -> str:
+    """What changed in the input files, file by file: `files` holds [name, size, mtime_ns]."""
+    before = {name: (size, mtime) for name, size, mtime in old}
+    after = {name: (size, mtime) for name, size, mtime in new}
+    changes = []
+    for name in sorted(set(before) | set(after)):
+        if name not in after:
+            changes.append(f"{name}: removed")
+        elif name not in before:
+            changes.append(f"{name}: added")
+        elif before[name] != after[name]:
+            (size_then, mtime_then), (size_now, mtime_now) = before[name], after[name]
+            fields = []
+            if size_then != size_now:
+                fields.append(f"size {size_then:,} -> {size_now:,} bytes")
+            if mtime_then != mtime_now:
+                fields.append(f"modified {_time(mtime_then, mtime_now)} -> {_time(mtime_now, mtime_then)}")
+            changes.append(f"{name}: {', '.join(fields)}")
+    if len(changes) > limit:
+        changes = changes[:limit] + [f"and {len(changes) - limit} more"]
+    return "input files changed: " + "; ".join(changes)
+
+
+def _time(mtime_ns: int, other_ns: int) -> str:
+    """A modification time to the second, or finer where that is what tells it from the other."""
+    spec = "seconds" if mtime_ns // 10**9 != other_ns // 10**9 else "microseconds"
+    time = datetime.fromtimestamp(mtime_ns // 10**9).replace(microsecond=mtime_ns // 1000 % 10**6)
+    return time.isoformat(sep=" ", timespec=spec)
 
 
 def _short(value: Any) -> str:

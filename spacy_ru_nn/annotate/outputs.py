@@ -164,11 +164,16 @@ def _atomic_write(path: Path, write) -> None:
     """Write through a hidden temporary file (readers such as pyarrow.dataset skip names that
     start with "." or "_"), sync it, then rename it over `path`."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # A full disk, Ctrl-C: the part written is of no use (a resumed run redoes the unit).
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 __all__ = [

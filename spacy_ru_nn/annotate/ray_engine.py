@@ -11,8 +11,15 @@ own, and a pool that holds every CPU with them waits forever (ray-project/ray#44
 Needs the `ray` extra: `pip install spacy-ru-nn[ray]`.
 """
 import json
+import logging
 import os
-from typing import Any, Callable, Dict, List, Optional, Sequence
+import re
+import signal
+import sys
+import threading
+import warnings
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy
 
@@ -64,26 +71,33 @@ def run_ray(pipeline: str, settings: ShardSettings, units: Sequence[Unit], commi
     no_progress_timeout_s (Optional[float]): Fail instead of waiting longer than this for
         any unit to finish.
     """
+    with _quiet_ray():
+        _run_ray(pipeline, settings, units, commit, workers, address, no_progress_timeout_s)
+
+
+def _run_ray(pipeline: str, settings: ShardSettings, units: Sequence[Unit], commit: Commit, workers: int,
+             address: Optional[str], no_progress_timeout_s: Optional[float]) -> None:
     import ray
     from ray.data import ActorPoolStrategy, DataContext
     from ray.exceptions import AuthenticationError
 
     started_ray = False
     if not ray.is_initialized():
-        options: Dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        options: Dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, **_QUIET_INIT}
         if address:
             options["address"] = address
         else:
             # A local instance: as many CPUs as workers even on a smaller machine (they then
             # share cores), rather than actors that never start.
             options["num_cpus"] = max(os.cpu_count() or 1, workers)
-        try:
-            ray.init(**options)
-        except (AuthenticationError, ConnectionError) as err:
-            refusal = token_refusal(err, address) if address else None
-            if refusal is None:
-                raise
-            raise refusal
+        with _sigterm_handler_kept():
+            try:
+                ray.init(**options)
+            except (AuthenticationError, ConnectionError) as err:
+                refusal = token_refusal(err, address) if address else None
+                if refusal is None:
+                    raise
+                raise refusal
         started_ray = True
     try:
         context = DataContext.get_current()
@@ -130,6 +144,99 @@ def token_refusal(err: Exception, address: str) -> Optional[ClusterAuthError]:
             )
         chained = chained.__cause__ or chained.__context__
     return None
+
+
+# The driver's "ray" logger: errors only ("Started a local Ray instance." is not news).
+_QUIET_INIT: Dict[str, Any] = {"logging_level": logging.ERROR}
+# A line of Ray's C++ log: "[2026-12-02 13:38:30,566 E 19872 19872] core_worker.cc:2465: ..."
+_CPP_LOG_LINE = re.compile(rb"^\[\d{4}-\d\d-\d\d [\d:,.]+ [DIWEF] \d+ \d+\] ")
+
+
+@contextmanager
+def _quiet_ray() -> Iterator[None]:
+    """Keep Ray's console output to what the user can act on, for the run: its errors.
+
+    - Ray Data's console lines below ERROR ("Progress bars disabled", "execution finished");
+      its log file (ray-data.log in the session's folder) keeps them;
+    - deprecation warnings of Ray's own calls (RayDeprecationWarning is a DeprecationWarning);
+    - the C++ log lines that the core worker of this process writes to stderr: creating the
+      actor pool logs an error-level line on every run, successful or not, that the actors'
+      constructor arguments are in the object store (ray-project/ray#53727). They are held
+      back, and printed if the run fails.
+    """
+    import ray.data  # noqa: F401 (its import configures the "ray.data" logger)
+
+    consoles = [handler for handler in logging.getLogger("ray.data").handlers
+                if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)]
+    levels = [handler.level for handler in consoles]
+    for handler in consoles:
+        handler.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), _cpp_log_held_back():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        for handler, level in zip(consoles, levels):
+            handler.setLevel(level)
+
+
+@contextmanager
+def _sigterm_handler_kept() -> Iterator[None]:
+    """Keep this process's SIGTERM handler across `ray.init`, which replaces it with
+    `sys.exit(SIGTERM)`: `annotate` stops on SIGTERM as on Ctrl-C, and says so."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGTERM) if in_main_thread else None
+    try:
+        yield
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGTERM, handler)
+
+
+@contextmanager
+def _cpp_log_held_back() -> Iterator[None]:
+    """Pass this process's stderr (file descriptor 2, where C++ writes) through a thread that
+    holds back Ray's C++ log lines; print them if the block fails."""
+    sys.stderr.flush()
+    stderr = os.dup(2)
+    read, write = os.pipe()
+    os.dup2(write, 2)
+    os.close(write)
+    held: List[bytes] = []
+
+    def forward() -> None:
+        pending = b""
+        for chunk in iter(lambda: os.read(read, 1 << 16), b""):
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                if _CPP_LOG_LINE.match(line):
+                    held.append(line + b"\n")
+                else:
+                    os.write(stderr, line + b"\n")
+            if not pending.startswith(b"["):
+                # Not a C++ line: out now (a progress bar redraws without a newline).
+                os.write(stderr, pending)
+                pending = b""
+        os.write(stderr, pending)
+        os.close(read)
+
+    thread = threading.Thread(target=forward, name="ray-log-filter", daemon=True)
+    thread.start()
+    failed = False
+    try:
+        yield
+    except Exception:
+        failed = True  # not a Ctrl-C or SIGTERM: the user asked for that
+        raise
+    finally:
+        sys.stderr.flush()
+        os.dup2(stderr, 2)  # the pipe's end of file, unless a child process holds it
+        thread.join(timeout=5)
+        if failed:
+            for line in held:
+                os.write(stderr, line)
+        if not thread.is_alive():
+            os.close(stderr)  # else left open: the thread may still write to it
 
 
 __all__ = ["ClusterAuthError", "RayUnitAnnotator", "run_ray", "token_refusal"]

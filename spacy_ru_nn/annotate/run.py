@@ -1,6 +1,7 @@
 """`annotate_corpus`: plan the units, open (or resume) the manifest, run an engine, summarise."""
 import time
 from collections import Counter
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -65,8 +66,8 @@ def annotate_corpus(
     order = sorted([unit.uid for unit in units] + [uid for uid, _ in unreadable])
     previous = manifest.read_summary()
     if previous is not None and all(uid in manifest.done for uid in order):
-        msg.info(f"{output} holds a complete run of these arguments: nothing to do")
-        return previous
+        # What OUTPUT holds, with this run's figures: it did nothing.
+        return {**previous, "run": {"units": 0, "records": 0, "seconds": time.time() - start}}
     for uid, error in unreadable:
         if uid not in manifest.done:
             write_errors(output, uid, [error])
@@ -106,6 +107,11 @@ def annotate_corpus(
 
             run_ray(pipeline, settings, pending, commit, workers=workers, address=address,
                     no_progress_timeout_s=no_progress_timeout_s)
+    except BaseException:
+        # Interrupted or failed: OUTPUT keeps the committed shards only, as a reader should see it.
+        with suppress(OSError):
+            manifest.remove_uncommitted()
+        raise
     finally:
         if bar is not None:
             bar.close()
