@@ -217,7 +217,7 @@ def test_bad_inputs_are_clear_errors(tmp_path):
 def test_the_docs_list_every_rejection_reason():
     from spacy_ru_nn.annotate import REJECTIONS
 
-    docs = (Path(__file__).parent.parent / "docs" / "2026-11-27-annotate.md").read_text(encoding="utf8")
+    docs = (Path(__file__).parent.parent / "docs" / "annotate.md").read_text(encoding="utf8")
     table = re.findall(r"^\| `([^`]+)` \| ", docs, re.M)
     assert table == list(REJECTIONS)
 

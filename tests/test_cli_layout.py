@@ -14,7 +14,8 @@ from spacy_ru_nn.cli import app as user_app
 
 ROOT = Path(__file__).parent.parent
 USER_COMMANDS = {
-    "annotate", "check-metrics", "convert factru", "convert sms", "evaluate-ner", "evaluate-spam", "fetch-data",
+    "annotate", "check-metrics", "convert factru", "convert sms", "evaluate-ner", "evaluate-normal", "evaluate-spam",
+    "fetch-data",
     "ner-package-meta",
 }  # fmt: skip
 
