@@ -29,6 +29,8 @@ ABBREVIATION_ENDING = re.compile(r"^([А-ЯЁ]{2,})(а|у|ом|е|ой|ы|и|о�
 INDECLINABLE_ENDINGS = frozenset("еиоуэю")
 # Endings of the oblique cases: an unknown place name ending otherwise is read as written.
 OBLIQUE_ENDINGS = tuple("аяыиеуюо") + ("ом", "ем", "ам", "ям", "ах", "ях", "ов", "ев", "ой", "ей")
+# Case endings of a man's name that ends in a consonant: "Данна", "Данну", "Данном", "Данне".
+STEM_ENDINGS = ("ом", "ем", "а", "я", "у", "ю", "е")
 ADJECTIVE_ENDINGS = ("ого", "его", "ому", "ему", "ую", "юю")
 CYRILLIC_WORD = re.compile(r"^[а-яёА-ЯЁ]+(-[а-яёА-ЯЁ]+)*$")
 
@@ -118,7 +120,7 @@ def _is_name_like(parse: Parse) -> bool:
     return any(t in parse.tag for t in NAME_TAGS) or parse.tag.POS in ADJECTIVES
 
 
-def _person_fit(parse: Parse, gender: str, case: str, name_bonus: float) -> float:
+def _person_fit(parse: Parse, gender: str, case: str, name_bonus: float, guessed: bool = False) -> float:
     """How well one analysis fits a name part of a person of this gender in this case."""
     tag = parse.tag
     if tag.POS not in ("NOUN",) + ADJECTIVES:
@@ -133,8 +135,9 @@ def _person_fit(parse: Parse, gender: str, case: str, name_bonus: float) -> floa
     if tag.number == "plur":
         # A singular person: a plural form is a misspelt or mistagged one, the last resort.
         fit *= 0.1
-    if not _is_name_like(parse) and tag.gender is not None and gender not in tag:
-        # A common noun of the other gender ("ангел" in "Ангелы Меркель") yields to a name.
+    if not _is_name_like(parse) and tag.gender is not None and gender not in tag and not guessed:
+        # A common noun of the other gender ("ангел" in "Ангелы Меркель") yields to a name;
+        # a guessed word's gender is only its ending's: a man's "Маехары" is a "Маехара".
         fit *= 0.5
     return fit
 
@@ -160,11 +163,14 @@ def _fit_table(
     it; None for the word read as written."""
     table: Dict[Tuple[str, str], Tuple[float, Optional[Parse]]] = {}
     if as_written:
-        table.update({(gender, "nomn"): (as_written, None) for gender in GENDERS})
+        # A name pymorphy3 guesses does not decline ("Сейджи") is as written in every case.
+        cases = CASES if any("Fixd" in p.tag for p in parses) else ("nomn",)
+        table.update({(gender, case): (as_written, None) for gender in GENDERS for case in cases})
+    guessed = not is_known(parses)
     for parse in parses:
         case = case_of(parse)
         for gender in GENDERS:
-            fit = _person_fit(parse, gender, case, name_bonus)
+            fit = _person_fit(parse, gender, case, name_bonus, guessed)
             if fit > table.get((gender, case), NO_FIT)[0]:
                 table[(gender, case)] = (fit, parse)
     return table
@@ -206,12 +212,21 @@ def normalize_person(
         if parse.tag.case == "nomn" and parse.tag.number == "sing":
             normal.append(word)
             continue
+        if parse.tag.number == "plur" and _reads_as_nominative(word, morph):
+            # A plural reading is the last resort; a word that is also a nominative singular
+            # is a surname that does not decline, as a woman's "Стингрей" in "Джоанны Стингрей".
+            normal.append(word)
+            continue
         wanted = {"nomn", "sing"}
         if _is_name_like(parse) and parse.tag.POS in ADJECTIVES:
             wanted.add(gender)
         form = inflect(parse, wanted) or inflect(parse, {"nomn"}) or parse.normal_form
         normal.append(restore_case(word, form))
     return normal
+
+
+def _reads_as_nominative(word: str, morph: Morphology) -> bool:
+    return any(p.tag.case == "nomn" and p.tag.number == "sing" and p.tag.POS == "NOUN" for p in morph.parse(word))
 
 
 def nominative_candidates(word: str, morph: Morphology) -> List[str]:
@@ -227,6 +242,10 @@ def nominative_candidates(word: str, morph: Morphology) -> List[str]:
             form = restore_case(word, form)
             if form not in candidates:
                 candidates.append(form)
+    # A foreign name pymorphy3 does not decline ("Данна" of "Питер Данн", "Марку" of "Марк").
+    for ending in STEM_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3 and word[: -len(ending)] not in candidates:
+            candidates.append(word[: -len(ending)])
     return candidates
 
 
