@@ -31,6 +31,8 @@ INDECLINABLE_ENDINGS = frozenset("еиоуэю")
 OBLIQUE_ENDINGS = tuple("аяыиеуюо") + ("ом", "ем", "ам", "ям", "ах", "ях", "ов", "ев", "ой", "ей")
 # Case endings of a man's name that ends in a consonant: "Данна", "Данну", "Данном", "Данне".
 STEM_ENDINGS = ("ом", "ем", "а", "я", "у", "ю", "е")
+# A consonant and the locative ending: "Тоттенхэме", not "Вейк-ан-Зее".
+CONSONANT_LOCATIVE = re.compile(r"[бвгджзклмнпрстфхцчшщ]е$", re.IGNORECASE)
 ADJECTIVE_ENDINGS = ("ого", "его", "ому", "ему", "ую", "юю")
 CYRILLIC_WORD = re.compile(r"^[а-яёА-ЯЁ]+(-[а-яёА-ЯЁ]+)*$")
 
@@ -355,6 +357,13 @@ def normalize_name(
         # An unknown word that does not end like an oblique case is a name in the
         # nominative ("Тоттенхэм", "Бургас") more often than what pymorphy3 guesses for it.
         return list(words)
+    if not is_known(parses[head]) and CONSONANT_LOCATIVE.search(words[head]):
+        # An unknown place in the locative is a masculine name that ends in a consonant
+        # ("в Тоттенхэме", "в Тусоне") more often than the feminine pymorphy3 guesses.
+        normal[head] = words[head][:-1]
+        for i in modifiers:
+            _to_nominative(normal, i, _agreeing(parses[i], "loct", "sing", "masc"), "sing")
+        return normal
     best: Optional[Tuple[float, Parse, List[Optional[Parse]]]] = None
     for reading in parses[head]:
         tag = reading.tag
