@@ -15,6 +15,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import pymorphy3
 from pymorphy3.analyzer import Parse
+from pymorphy3.tagset import OpencorporaTag
 from pymorphy3.units import DictionaryAnalyzer
 
 CASES = ("nomn", "gent", "datv", "accs", "ablt", "loct", "voct")
@@ -114,8 +115,25 @@ def is_known(parses: Sequence[Parse]) -> bool:
 
 
 def inflect(parse: Parse, grammemes: Iterable[str]) -> Optional[str]:
-    form = parse.inflect(set(grammemes))
-    return form.word if form is not None else None
+    """The form with these grammemes; of an adjective's several ("высочайшая", "высшая"),
+    the one that keeps most of the written word ("Высшей школы" -> "Высшая школа")."""
+    wanted = set(grammemes)
+    form = parse.inflect(wanted)
+    if form is None or parse.tag.POS not in ADJECTIVES:
+        return form.word if form is not None else None
+    forms = [form] + [f for f in parse.lexeme if _same_slot(f.tag, form.tag)]
+    return max(forms, key=lambda f: _common_prefix(f.word, parse.word)).word
+
+
+def _same_slot(a: OpencorporaTag, b: OpencorporaTag) -> bool:
+    return (a.POS, a.case, a.number, a.gender, a.animacy) == (b.POS, b.case, b.number, b.gender, b.animacy)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
 
 
 def _is_name_like(parse: Parse) -> bool:
