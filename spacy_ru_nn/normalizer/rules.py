@@ -176,6 +176,10 @@ def _as_written_fit(word: str, parses: Sequence[Parse], weights: Weights) -> flo
 NO_FIT: Tuple[float, Optional[Parse]] = (0.0, None)
 
 
+def _is_possessive(parse: Optional[Parse]) -> bool:
+    return parse is not None and "Poss" in parse.tag
+
+
 def _fit_table(
     parses: Sequence[Parse], as_written: float, name_bonus: float
 ) -> Dict[Tuple[str, str], Tuple[float, Optional[Parse]]]:
@@ -191,7 +195,10 @@ def _fit_table(
         case = case_of(parse)
         for gender in GENDERS:
             fit = _person_fit(parse, gender, case, name_bonus, guessed)
-            if fit > table.get((gender, case), NO_FIT)[0]:
+            held, held_parse = table.get((gender, case), NO_FIT)
+            # At a tie, an unknown surname in -ов/-ин declines as a possessive ("Тимаковой"
+            # of "Тимакова"), not as a qualitative adjective ("Тимаковая").
+            if fit > held or guessed and fit == held > 0 and _is_possessive(parse) and not _is_possessive(held_parse):
                 table[(gender, case)] = (fit, parse)
     return table
 
