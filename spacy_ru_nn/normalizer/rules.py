@@ -34,6 +34,8 @@ OBLIQUE_ENDINGS = tuple("аяыиеуюо") + ("ом", "ем", "ам", "ям", "
 STEM_ENDINGS = ("ом", "ем", "а", "я", "у", "ю", "е")
 # A consonant and the locative ending: "Тоттенхэме", not "Вейк-ан-Зее".
 CONSONANT_LOCATIVE = re.compile(r"[бвгджзклмнпрстфхцчшщ]е$", re.IGNORECASE)
+# Adjectives used as nouns: the head of what follows them ("сборной России").
+NOUN_ADJECTIVES = frozenset({"сборный", "набережный", "приёмный"})
 ADJECTIVE_ENDINGS = ("ого", "его", "ому", "ему", "ую", "юю")
 CYRILLIC_WORD = re.compile(r"^[а-яёА-ЯЁ]+(-[а-яёА-ЯЁ]+)*$")
 
@@ -310,7 +312,7 @@ def _agrees_with_next(parses: Sequence[Sequence[Parse]], words: Sequence[str], i
     j = i + 1
     while j < len(words) - 1 and _is_transparent(words[j]):
         j += 1
-    adjectives = [p for p in parses[i] if p.tag.POS in ADJECTIVES]
+    adjectives = [p for p in parses[i] if p.tag.POS in ADJECTIVES and p.normal_form not in NOUN_ADJECTIVES]
     if not parses[j] and not is_declinable(words[j]):
         # An abbreviation does not decline: the adjective need only share its gender.
         return any(
