@@ -248,6 +248,8 @@ def test_one_word_person_agrees_with_the_documents_full_name(nlp, full_name, nor
         ("Сейджи Маехары", "Сейджи Маехара"),
         # A woman's surname that is a nominative singular does not decline.
         ("Джоанны Стингрей", "Джоанна Стингрей"),
+        # A man's unknown name in -а declines like a woman's.
+        ("Хавьера Соланы", "Хавьер Солана"),
         # An unknown -ов surname declines as a possessive adjective.
         ("Натальи Тимаковой", "Наталья Тимакова"),
     ],

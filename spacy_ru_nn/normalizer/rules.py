@@ -147,8 +147,9 @@ def _person_fit(parse: Parse, gender: str, case: str, name_bonus: float, guessed
     tag = parse.tag
     if tag.POS not in ("NOUN",) + ADJECTIVES:
         return 0.0
-    if _is_name_like(parse):
-        # First names, patronymics, -ов/-ин surnames and adjectival surnames carry the gender.
+    if _is_name_like(parse) and not (guessed and tag.POS == "NOUN"):
+        # First names, patronymics, -ов/-ин surnames and adjectival surnames carry the gender;
+        # a guessed name's gender is its ending's, and a man's name may end in -а ("Соланы").
         if gender not in tag and "ms-f" not in tag and not (tag.POS in ADJECTIVES and tag.number == "plur"):
             return 0.0
     fit = parse.score + (name_bonus if _is_name_like(parse) else 0.0)
