@@ -36,6 +36,18 @@ STEM_ENDINGS = ("ом", "ем", "а", "я", "у", "ю", "е")
 CONSONANT_LOCATIVE = re.compile(r"[бвгджзклмнпрстфхцчшщ]е$", re.IGNORECASE)
 # Adjectives used as nouns: the head of what follows them ("сборной России").
 NOUN_ADJECTIVES = frozenset({"сборный", "набережный", "приёмный"})
+# The endings of a man's name that ends in a consonant or -й, by case: (ending, the letters
+# the stem may end in, what the nominative adds to the stem).
+HARD = "бвгдзклмнпрстфх"
+HUSHING = "жцчшщ"
+VOWELS = "аеёиоуыэюя"
+MASCULINE_ENDINGS = {
+    "gent": (("а", HARD + HUSHING, ""), ("я", VOWELS, "й")),
+    "accs": (("а", HARD + HUSHING, ""), ("я", VOWELS, "й")),
+    "datv": (("у", HARD + HUSHING, ""), ("ю", VOWELS, "й")),
+    "ablt": (("ом", HARD, ""), ("ем", HUSHING, ""), ("ем", VOWELS, "й")),
+    "loct": (("е", HARD + HUSHING, ""),),
+}
 ADJECTIVE_ENDINGS = ("ого", "его", "ому", "ему", "ую", "юю")
 CYRILLIC_WORD = re.compile(r"^[а-яёА-ЯЁ]+(-[а-яёА-ЯЁ]+)*$")
 
@@ -236,6 +248,11 @@ def normalize_person(
     normal = []
     for word, table in zip(words, tables):
         score, parse = table.get((gender, case), NO_FIT)
+        if score == 0.0 and gender == "masc" and _masculine_stem(word, case):
+            # A man's surname pymorphy3 knows only as something else ("Брэда Питта") in
+            # the case the other parts share: the ending goes, as for any consonant stem.
+            normal.append(_masculine_stem(word, case))
+            continue
         if parse is None or score == 0.0 or "Fixd" in parse.tag:
             normal.append(strip_abbreviation_ending(word))
             continue
@@ -253,6 +270,18 @@ def normalize_person(
         form = inflect(parse, wanted) or inflect(parse, {"nomn"}) or parse.normal_form
         normal.append(restore_case(word, form))
     return normal
+
+
+def _masculine_stem(word: str, case: str) -> Optional[str]:
+    """The nominative of a man's name ending in a consonant or -й, from its ending in this
+    case: "Питта" -> "Питт", "Бушем" -> "Буш", "Карзая" -> "Карзай"."""
+    if not is_declinable(word) or word[:1].islower():
+        return None
+    for ending, after, added in MASCULINE_ENDINGS.get(case, ()):
+        stem = word[: -len(ending)]
+        if word.endswith(ending) and len(stem) >= 3 and stem[-1].lower() in after:
+            return stem + added
+    return None
 
 
 def _reads_as_nominative(word: str, morph: Morphology) -> bool:
