@@ -24,8 +24,8 @@ CASE_OF = {"gen2": "gent", "acc2": "accs", "loc2": "loct", "gen1": "gent", "loc1
 GENDERS = ("masc", "femn")
 NAME_TAGS = ("Name", "Surn", "Patr")
 ADJECTIVES = ("ADJF", "PRTF")
-# Letters of a Cyrillic abbreviation followed by a case ending: "МИДа", "ГАБТом".
-ABBREVIATION_ENDING = re.compile(r"^([А-ЯЁ]{2,})(а|у|ом|е|ой|ы|и|ов|ам|ами|ах)$")
+# Letters of a Cyrillic abbreviation followed by a case ending: "МИДа", "ГАБТом", "АвтоВАЗа".
+ABBREVIATION_ENDING = re.compile(r"^([А-ЯЁа-яё]*[А-ЯЁ]{2,})(а|у|ом|е|ой|ы|и|ов|ам|ами|ах)$")
 # Foreign names that do not decline end in these vowels ("Пелоси", "Нисипяну", "Саломе").
 INDECLINABLE_ENDINGS = frozenset("еиоуэю")
 # Endings of the oblique cases: an unknown place name ending otherwise is read as written.
