@@ -129,12 +129,13 @@ def is_known(parses: Sequence[Parse]) -> bool:
 
 
 def inflect(parse: Parse, grammemes: Iterable[str]) -> Optional[str]:
-    """The form with these grammemes; of an adjective's several ("высочайшая", "высшая"),
-    the one that keeps most of the written word ("Высшей школы" -> "Высшая школа")."""
+    """The form with these grammemes; of a word's several ("высочайшая", "высшая";
+    "Аль-Каида", "Аль-Кайда"), the one that keeps most of the written word ("Высшей школы" ->
+    "Высшая школа", "Аль-Кайды" -> "Аль-Кайда")."""
     wanted = set(grammemes)
     form = parse.inflect(wanted)
-    if form is None or parse.tag.POS not in ADJECTIVES:
-        return form.word if form is not None else None
+    if form is None:
+        return None
     forms = [form] + [f for f in parse.lexeme if _same_slot(f.tag, form.tag)]
     return max(forms, key=lambda f: _common_prefix(f.word, parse.word)).word
 
