@@ -6,7 +6,9 @@ genitive). A place or organisation is a head noun with the adjectives before it,
 with it and go into the nominative, and dependents after it, which stay as written ("мэрии
 Москвы" -> "мэрия Москвы"). Latin script, abbreviations and words with inner capitals stay
 as written; so do words pymorphy3 does not know where they do not end like an oblique case
-("Тоттенхэм") or end like a foreign name that does not decline ("Пелоси").
+("Тоттенхэм") or end like a foreign name that does not decline ("Пелоси"). Where pymorphy3
+has no reading in the case a name's other parts share, a man's surname loses the ending of a
+consonant stem ("Брэда Питта"), and an unknown place after "в" its locative -е ("Тоттенхэме").
 """
 import re
 from dataclasses import dataclass
