@@ -8,8 +8,8 @@ with it and go into the nominative, and dependents after it, which stay as writt
 as written; so do words pymorphy3 does not know where they do not end like an oblique case
 ("Тоттенхэм") or end like a foreign name that does not decline ("Пелоси"). Where pymorphy3
 has no reading in the case a name's other parts share, a man's surname loses the ending of a
-consonant stem ("Брэда Питта"), and an unknown place in a consonant and -е the locative
-ending ("Тоттенхэме").
+consonant stem ("Брэда Питта"); an unknown place name that ends in a consonant and -е loses
+the -е of the locative ("Тоттенхэме").
 """
 import re
 from dataclasses import dataclass
