@@ -18,7 +18,7 @@ import spacy
 import typer
 
 from spacy_ru_nn.corpora.factru import convert_folder, fold_documents
-from spacy_ru_nn.normalizer.component import EntityNormalizer
+from spacy_ru_nn.normalizer.component import USER_DATA_KEY, EntityNormalizer
 from spacy_ru_nn.normalizer.rules import Weights
 from spacy_ru_nn.normalizer.scoring import LABELS, accuracy
 from spacy_ru_nn.tables import markdown_table, mean_sd
@@ -55,7 +55,12 @@ def main(
     outputs: Dict[Weights, List[Tuple[str, str, str, str]]] = {}
     for weights in settings:
         normalizer.weights = weights
-        outputs[weights] = [(span.label_, span.text, normalizer.normalize(span), gold) for _, span, gold in mentions]
+        # Whole documents, as evaluate-normal and a pipeline run it: a one-word mention of
+        # a person takes its reading from the document's other mentions.
+        for doc in docs:
+            doc.user_data.pop(USER_DATA_KEY, None)
+            normalizer(doc)
+        outputs[weights] = [(span.label_, span.text, span._.normal, gold) for _, span, gold in mentions]
     doc_ids = [m[0] for m in mentions]
     folds = []
     for _, held_out in fold_documents(docs, n_folds, seed):

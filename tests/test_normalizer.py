@@ -28,16 +28,21 @@ CASES = [
     ("Москвы", "LOC", "Москва"),
     ("Новгородской области", "LOC", "Новгородская область"),
     ("Ростова-на-Дону", "LOC", "Ростов-на-Дону"),
+    ("Тоттенхэме", "LOC", "Тоттенхэм"),
     ("Ростов-на-Дону", "LOC", "Ростов-на-Дону"),
     ("Соединённых Штатов", "LOC", "Соединённые Штаты"),
     ("мэрии Москвы", "ORG", "мэрия Москвы"),
     ("Министерства иностранных дел России", "ORG", "Министерство иностранных дел России"),
     ("Государственной думы", "ORG", "Государственная дума"),
+    ("Высшей школы экономики", "ORG", "Высшая школа экономики"),
+    ("сборной России", "ORG", "сборная России"),
+    ("Аль-Кайды", "ORG", "Аль-Кайда"),
     ("Nokia", "ORG", "Nokia"),
     ("МИД", "ORG", "МИД"),
     ("МИДа", "ORG", "МИД"),
     ("японского МИДа", "ORG", "японский МИД"),
     ("ВКонтакте", "ORG", "ВКонтакте"),
+    ("АвтоВАЗа", "ORG", "АвтоВАЗ"),
 ]
 
 
@@ -236,3 +241,40 @@ def test_evaluate_normal_at_gold_bounds_and_end_to_end(tmp_path):
 def test_one_word_person_agrees_with_the_documents_full_name(nlp, full_name, normal):
     doc = nlp(doc_with_ents(nlp, [(full_name, "PER", ""), ("Медведева", "PER", "")]))
     assert doc.ents[1]._.normal == normal
+
+
+@pytest.mark.parametrize(
+    "text,normal",
+    [
+        # A guessed first name that does not decline leaves the case to the surname.
+        ("Сейджи Маехары", "Сейджи Маехара"),
+        # A woman's surname that is a nominative singular does not decline.
+        ("Джоанны Стингрей", "Джоанна Стингрей"),
+        # A man's unknown name in -а declines like a woman's.
+        ("Хавьера Соланы", "Хавьер Солана"),
+        # A surname pymorphy3 knows only as a common noun takes the case of the first name.
+        ("Брэда Питта", "Брэд Питт"),
+        ("Хамида Карзая", "Хамид Карзай"),
+        # An unknown -ов surname declines as a possessive adjective.
+        ("Натальи Тимаковой", "Наталья Тимакова"),
+    ],
+)
+def test_person_name_parts(nlp, text, normal):
+    doc = nlp(doc_with_ents(nlp, [(text, "PER", normal)]))
+    assert doc.ents[0]._.normal == normal
+
+
+@pytest.mark.parametrize(
+    "mentions,normal",
+    [
+        # A foreign surname pymorphy3 does not decline takes the document's full name.
+        ([("Питер Данн", "PER", ""), ("Данна", "PER", "")], "Данн"),
+        # A one-word mention in the nominative vouches for another one ...
+        ([("Марк", "PER", ""), ("Марку", "PER", "")], "Марк"),
+        # ... but not for itself.
+        ([("Лофнеру", "PER", ""), ("Джаред Лофнер", "PER", "")], "Лофнер"),
+    ],
+)
+def test_one_word_person_agrees_with_the_documents_other_mentions(nlp, mentions, normal):
+    doc = nlp(doc_with_ents(nlp, mentions))
+    assert [ent._.normal for ent in doc.ents if len(ent) == 1][-1] == normal

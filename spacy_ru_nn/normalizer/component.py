@@ -61,26 +61,27 @@ class EntityNormalizer(Pipe):
         spans = [s for s in spans if self.normalized_labels is None or s.label_ in self.normalized_labels]
         normals = [self.normalize(span) for span in spans]
         # A one-word mention of a person is ambiguous ("Медведева": him in the genitive, or
-        # her); the document's fuller mentions of people tell which ("Дмитрий Медведев").
-        full_names = {
-            word.lower().replace("ё", "е")
-            for span, normal in zip(spans, normals)
-            if span.label_ in self.person_labels and len(span) > 1
-            for word in normal.split()
-        }
+        # her); the document's fuller mentions of people tell which ("Дмитрий Медведев"), and
+        # so do its one-word mentions that are already nominative ("Марк" for "Марку").
+        people = [(span, normal) for span, normal in zip(spans, normals) if span.label_ in self.person_labels]
+        full_names = {_folded(word) for span, normal in people if len(span) > 1 for word in normal.split()}
+        nominatives = {_folded(normal) for span, normal in people if len(span) == 1 and span.text == normal}
         for i, span in enumerate(spans):
-            if span.label_ in self.person_labels and len(span) == 1 and full_names:
-                normals[i] = self._agree_with_document(span[0].text, normals[i], full_names)
+            if span.label_ in self.person_labels and len(span) == 1:
+                # A mention does not vouch for itself.
+                names = full_names | (nominatives - {_folded(span.text)})
+                if names:
+                    normals[i] = self._agree_with_document(span[0].text, normals[i], names)
         stored: Dict[str, str] = doc.user_data.setdefault(USER_DATA_KEY, {})
         for span, normal in zip(spans, normals):
             stored[_span_key(span)] = normal
         return doc
 
-    def _agree_with_document(self, word: str, normal: str, full_names: Set[str]) -> str:
-        if normal.lower().replace("ё", "е") in full_names:
+    def _agree_with_document(self, word: str, normal: str, names: Set[str]) -> str:
+        if _folded(normal) in names:
             return normal
         for candidate in nominative_candidates(word, self.morph):
-            if candidate.lower().replace("ё", "е") in full_names:
+            if _folded(candidate) in names:
                 return candidate
         return normal
 
@@ -137,6 +138,10 @@ def make_entity_normalizer(
         unknown_as_written=unknown_as_written,
     )
     return EntityNormalizer(name, labels=labels, person_labels=person_labels, spans_key=spans_key, weights=weights)
+
+
+def _folded(word: str) -> str:
+    return word.lower().replace("ё", "е")
 
 
 def _span_key(span: Span) -> str:

@@ -6,7 +6,10 @@ genitive). A place or organisation is a head noun with the adjectives before it,
 with it and go into the nominative, and dependents after it, which stay as written ("мэрии
 Москвы" -> "мэрия Москвы"). Latin script, abbreviations and words with inner capitals stay
 as written; so do words pymorphy3 does not know where they do not end like an oblique case
-("Тоттенхэм") or end like a foreign name that does not decline ("Пелоси").
+("Тоттенхэм") or end like a foreign name that does not decline ("Пелоси"). Where pymorphy3
+has no reading in the case a name's other parts share, a man's surname loses the ending of a
+consonant stem ("Брэда Питта"); an unknown place name that ends in a consonant and -е loses
+the -е of the locative ("Тоттенхэме").
 """
 import re
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import pymorphy3
 from pymorphy3.analyzer import Parse
+from pymorphy3.tagset import OpencorporaTag
 from pymorphy3.units import DictionaryAnalyzer
 
 CASES = ("nomn", "gent", "datv", "accs", "ablt", "loct", "voct")
@@ -23,12 +27,30 @@ CASE_OF = {"gen2": "gent", "acc2": "accs", "loc2": "loct", "gen1": "gent", "loc1
 GENDERS = ("masc", "femn")
 NAME_TAGS = ("Name", "Surn", "Patr")
 ADJECTIVES = ("ADJF", "PRTF")
-# Letters of a Cyrillic abbreviation followed by a case ending: "МИДа", "ГАБТом".
-ABBREVIATION_ENDING = re.compile(r"^([А-ЯЁ]{2,})(а|у|ом|е|ой|ы|и|ов|ам|ами|ах)$")
+# Letters of a Cyrillic abbreviation followed by a case ending: "МИДа", "ГАБТом", "АвтоВАЗа".
+ABBREVIATION_ENDING = re.compile(r"^([А-ЯЁа-яё]*[А-ЯЁ]{2,})(а|у|ом|е|ой|ы|и|ов|ам|ами|ах)$")
 # Foreign names that do not decline end in these vowels ("Пелоси", "Нисипяну", "Саломе").
 INDECLINABLE_ENDINGS = frozenset("еиоуэю")
 # Endings of the oblique cases: an unknown place name ending otherwise is read as written.
 OBLIQUE_ENDINGS = tuple("аяыиеуюо") + ("ом", "ем", "ам", "ям", "ах", "ях", "ов", "ев", "ой", "ей")
+# Case endings of a man's name that ends in a consonant: "Данна", "Данну", "Данном", "Данне".
+STEM_ENDINGS = ("ом", "ем", "а", "я", "у", "ю", "е")
+# A consonant and the locative ending: "Тоттенхэме", not "Вейк-ан-Зее".
+CONSONANT_LOCATIVE = re.compile(r"[бвгджзклмнпрстфхцчшщ]е$", re.IGNORECASE)
+# Adjectives used as nouns: the head of what follows them ("сборной России").
+NOUN_ADJECTIVES = frozenset({"сборный", "набережный", "приёмный"})
+# The endings of a man's name that ends in a consonant or -й, by case: (ending, the letters
+# the stem may end in, what the nominative adds to the stem).
+HARD = "бвгдзклмнпрстфх"
+HUSHING = "жцчшщ"
+VOWELS = "аеёиоуыэюя"
+MASCULINE_ENDINGS = {
+    "gent": (("а", HARD + HUSHING, ""), ("я", VOWELS, "й")),
+    "accs": (("а", HARD + HUSHING, ""), ("я", VOWELS, "й")),
+    "datv": (("у", HARD + HUSHING, ""), ("ю", VOWELS, "й")),
+    "ablt": (("ом", HARD, ""), ("ем", HUSHING, ""), ("ем", VOWELS, "й")),
+    "loct": (("е", HARD + HUSHING, ""),),
+}
 ADJECTIVE_ENDINGS = ("ого", "его", "ому", "ему", "ую", "юю")
 CYRILLIC_WORD = re.compile(r"^[а-яёА-ЯЁ]+(-[а-яёА-ЯЁ]+)*$")
 
@@ -110,21 +132,40 @@ def is_known(parses: Sequence[Parse]) -> bool:
 
 
 def inflect(parse: Parse, grammemes: Iterable[str]) -> Optional[str]:
-    form = parse.inflect(set(grammemes))
-    return form.word if form is not None else None
+    """The form with these grammemes; of a word's several ("высочайшая", "высшая";
+    "Аль-Каида", "Аль-Кайда"), the one that keeps most of the written word ("Высшей школы" ->
+    "Высшая школа", "Аль-Кайды" -> "Аль-Кайда")."""
+    wanted = set(grammemes)
+    form = parse.inflect(wanted)
+    if form is None:
+        return None
+    forms = [form] + [f for f in parse.lexeme if _same_slot(f.tag, form.tag)]
+    return max(forms, key=lambda f: _common_prefix(f.word, parse.word)).word
+
+
+def _same_slot(a: OpencorporaTag, b: OpencorporaTag) -> bool:
+    return (a.POS, a.case, a.number, a.gender, a.animacy) == (b.POS, b.case, b.number, b.gender, b.animacy)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
 
 
 def _is_name_like(parse: Parse) -> bool:
     return any(t in parse.tag for t in NAME_TAGS) or parse.tag.POS in ADJECTIVES
 
 
-def _person_fit(parse: Parse, gender: str, case: str, name_bonus: float) -> float:
+def _person_fit(parse: Parse, gender: str, case: str, name_bonus: float, guessed: bool = False) -> float:
     """How well one analysis fits a name part of a person of this gender in this case."""
     tag = parse.tag
     if tag.POS not in ("NOUN",) + ADJECTIVES:
         return 0.0
-    if _is_name_like(parse):
-        # First names, patronymics, -ов/-ин surnames and adjectival surnames carry the gender.
+    if _is_name_like(parse) and not (guessed and tag.POS == "NOUN"):
+        # First names, patronymics, -ов/-ин surnames and adjectival surnames carry the gender;
+        # a guessed name's gender is its ending's, and a man's name may end in -а ("Соланы").
         if gender not in tag and "ms-f" not in tag and not (tag.POS in ADJECTIVES and tag.number == "plur"):
             return 0.0
     fit = parse.score + (name_bonus if _is_name_like(parse) else 0.0)
@@ -133,8 +174,9 @@ def _person_fit(parse: Parse, gender: str, case: str, name_bonus: float) -> floa
     if tag.number == "plur":
         # A singular person: a plural form is a misspelt or mistagged one, the last resort.
         fit *= 0.1
-    if not _is_name_like(parse) and tag.gender is not None and gender not in tag:
-        # A common noun of the other gender ("ангел" in "Ангелы Меркель") yields to a name.
+    if not _is_name_like(parse) and tag.gender is not None and gender not in tag and not guessed:
+        # A common noun of the other gender ("ангел" in "Ангелы Меркель") yields to a name;
+        # a guessed word's gender is only its ending's: a man's "Маехары" is a "Маехара".
         fit *= 0.5
     return fit
 
@@ -153,6 +195,10 @@ def _as_written_fit(word: str, parses: Sequence[Parse], weights: Weights) -> flo
 NO_FIT: Tuple[float, Optional[Parse]] = (0.0, None)
 
 
+def _is_possessive(parse: Optional[Parse]) -> bool:
+    return parse is not None and "Poss" in parse.tag
+
+
 def _fit_table(
     parses: Sequence[Parse], as_written: float, name_bonus: float
 ) -> Dict[Tuple[str, str], Tuple[float, Optional[Parse]]]:
@@ -160,12 +206,18 @@ def _fit_table(
     it; None for the word read as written."""
     table: Dict[Tuple[str, str], Tuple[float, Optional[Parse]]] = {}
     if as_written:
-        table.update({(gender, "nomn"): (as_written, None) for gender in GENDERS})
+        # A name pymorphy3 guesses does not decline ("Сейджи") is as written in every case.
+        cases = CASES if any("Fixd" in p.tag for p in parses) else ("nomn",)
+        table.update({(gender, case): (as_written, None) for gender in GENDERS for case in cases})
+    guessed = not is_known(parses)
     for parse in parses:
         case = case_of(parse)
         for gender in GENDERS:
-            fit = _person_fit(parse, gender, case, name_bonus)
-            if fit > table.get((gender, case), NO_FIT)[0]:
+            fit = _person_fit(parse, gender, case, name_bonus, guessed)
+            held, held_parse = table.get((gender, case), NO_FIT)
+            # At a tie, an unknown surname in -ов/-ин declines as a possessive ("Тимаковой"
+            # of "Тимакова"), not as a qualitative adjective ("Тимаковая").
+            if fit > held or guessed and fit == held > 0 and _is_possessive(parse) and not _is_possessive(held_parse):
                 table[(gender, case)] = (fit, parse)
     return table
 
@@ -200,10 +252,20 @@ def normalize_person(
     normal = []
     for word, table in zip(words, tables):
         score, parse = table.get((gender, case), NO_FIT)
+        if score == 0.0 and gender == "masc" and _masculine_stem(word, case):
+            # A man's surname pymorphy3 knows only as something else ("Брэда Питта") in
+            # the case the other parts share: the ending goes, as for any consonant stem.
+            normal.append(_masculine_stem(word, case))
+            continue
         if parse is None or score == 0.0 or "Fixd" in parse.tag:
             normal.append(strip_abbreviation_ending(word))
             continue
         if parse.tag.case == "nomn" and parse.tag.number == "sing":
+            normal.append(word)
+            continue
+        if parse.tag.number == "plur" and _reads_as_nominative(word, morph):
+            # A plural reading is the last resort; a word that is also a nominative singular
+            # is a surname that does not decline, as a woman's "Стингрей" in "Джоанны Стингрей".
             normal.append(word)
             continue
         wanted = {"nomn", "sing"}
@@ -212,6 +274,22 @@ def normalize_person(
         form = inflect(parse, wanted) or inflect(parse, {"nomn"}) or parse.normal_form
         normal.append(restore_case(word, form))
     return normal
+
+
+def _masculine_stem(word: str, case: str) -> Optional[str]:
+    """The nominative of a man's name ending in a consonant or -й, from its ending in this
+    case: "Питта" -> "Питт", "Бушем" -> "Буш", "Карзая" -> "Карзай"."""
+    if not is_declinable(word) or word[:1].islower():
+        return None
+    for ending, after, added in MASCULINE_ENDINGS.get(case, ()):
+        stem = word[: -len(ending)]
+        if word.endswith(ending) and len(stem) >= 3 and stem[-1].lower() in after:
+            return stem + added
+    return None
+
+
+def _reads_as_nominative(word: str, morph: Morphology) -> bool:
+    return any(p.tag.case == "nomn" and p.tag.number == "sing" and p.tag.POS == "NOUN" for p in morph.parse(word))
 
 
 def nominative_candidates(word: str, morph: Morphology) -> List[str]:
@@ -227,6 +305,10 @@ def nominative_candidates(word: str, morph: Morphology) -> List[str]:
             form = restore_case(word, form)
             if form not in candidates:
                 candidates.append(form)
+    # A foreign name pymorphy3 does not decline ("Данна" of "Питер Данн", "Марку" of "Марк").
+    for ending in STEM_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3 and word[: -len(ending)] not in candidates:
+            candidates.append(word[: -len(ending)])
     return candidates
 
 
@@ -264,7 +346,7 @@ def _agrees_with_next(parses: Sequence[Sequence[Parse]], words: Sequence[str], i
     j = i + 1
     while j < len(words) - 1 and _is_transparent(words[j]):
         j += 1
-    adjectives = [p for p in parses[i] if p.tag.POS in ADJECTIVES]
+    adjectives = [p for p in parses[i] if p.tag.POS in ADJECTIVES and p.normal_form not in NOUN_ADJECTIVES]
     if not parses[j] and not is_declinable(words[j]):
         # An abbreviation does not decline: the adjective need only share its gender.
         return any(
@@ -336,6 +418,13 @@ def normalize_name(
         # An unknown word that does not end like an oblique case is a name in the
         # nominative ("Тоттенхэм", "Бургас") more often than what pymorphy3 guesses for it.
         return list(words)
+    if not is_known(parses[head]) and CONSONANT_LOCATIVE.search(words[head]):
+        # An unknown place in the locative is a masculine name that ends in a consonant
+        # ("в Тоттенхэме", "в Тусоне") more often than the feminine pymorphy3 guesses.
+        normal[head] = words[head][:-1]
+        for i in modifiers:
+            _to_nominative(normal, i, _agreeing(parses[i], "loct", "sing", "masc"), "sing")
+        return normal
     best: Optional[Tuple[float, Parse, List[Optional[Parse]]]] = None
     for reading in parses[head]:
         tag = reading.tag
