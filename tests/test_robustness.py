@@ -442,8 +442,10 @@ def test_ten_thousand_texts_with_the_battery_in_one_and_two_processes(saved, tmp
     texts = tmp_path / "texts.spacy"
     nlp = spacy.blank("ru")
     DocBin(docs=[nlp.make_doc(t) for t in ORDINARY]).to_disk(texts)
+    # A research command: `python -m scripts` from the project's root.
     result = run_child(
-        [sys.executable, "-m", "spacy_ru_nn", "benchmark-processes", str(saved[pipeline]), str(texts)], timeout=1200
+        [sys.executable, "-m", "scripts", "benchmark-processes", str(saved[pipeline]), str(texts)], timeout=1200,
+        cwd=Path(__file__).parent.parent,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "All runs valid and identical" in result.stdout

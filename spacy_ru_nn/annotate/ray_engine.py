@@ -225,6 +225,8 @@ def _cpp_log_held_back() -> Iterator[None]:
     failed = False
     try:
         yield
+    except ClusterAuthError:
+        raise  # its one line says what to set; the lines of Ray's retries add nothing
     except Exception:
         failed = True  # not a Ctrl-C or SIGTERM: the user asked for that
         raise
