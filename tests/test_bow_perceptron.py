@@ -11,7 +11,7 @@ from thinc.api import fix_random_seed
 from conftest import HAM, SPAM
 from spacy_ru_nn.layers.bow import BoWPerceptron
 from spacy_ru_nn.layers.ngrams import KeyTable, LexemeColumns, bag_of_ngrams
-from spacy_ru_nn.layers.torch_glue import torch_module
+from spacy_ru_nn.torch_glue import torch_module
 from test_textcat import SMALL_MODEL, make_examples, train_nlp
 
 

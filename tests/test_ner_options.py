@@ -49,7 +49,7 @@ def test_a_missing_navec_path_is_a_clear_error(tmp_path):
 
 
 def _torch_module(model):
-    from spacy_ru_nn.layers.torch_glue import torch_module
+    from spacy_ru_nn.torch_glue import torch_module
 
     for node in model.walk():
         if node.shims:

@@ -9,7 +9,7 @@ from thinc.api import Adam
 
 from conftest import HAM, SMALL_TEXTCAT_MODEL, SPAM
 from spacy_ru_nn.layers.bow import BoWPerceptron
-from spacy_ru_nn.layers.torch_glue import (
+from spacy_ru_nn.torch_glue import (
     is_built,
     module_deserializer,
     serialize_module,

@@ -19,7 +19,7 @@ from ..invisible import has_invisible, strip_invisible, visible_view
 from ..layers.crf import crf_from_layer, pad_sequences
 from ..layers.features import sequence_lengths
 from ..layers.resize import grow_tagger_output
-from ..layers.torch_glue import UsesTorchAverages, set_torch_dropout_rate
+from ..torch_glue import UsesTorchAverages, set_torch_dropout_rate
 from ..tag_schemes import biluo_to_scheme, check_scheme, decode_spans, tag_names
 from .compat import VERSION_KEY, CheckedLoading
 

@@ -20,7 +20,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from ..about import __version__
-from ..layers.torch_glue import UsesTorchAverages, is_built, set_torch_dropout_rate
+from ..torch_glue import UsesTorchAverages, is_built, set_torch_dropout_rate
 from ..layers.resize import forget_resized_torch_params, resize_classifier_output
 from ..scorers import decide
 from .compat import VERSION_KEY, CheckedLoading

@@ -39,7 +39,7 @@ from torch import nn
 
 from .ngrams import LEXEME_ATTRS, LexemeColumns, token_columns, visible_lexeme
 from .text_classifier import install_classifier, n_labels_from, n_logits, token_attr_id
-from .torch_glue import torch_module
+from ..torch_glue import torch_module
 from .torch_modules import BiLSTM
 
 POOLINGS = ("last", "mean", "max", "attention")

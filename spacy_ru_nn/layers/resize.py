@@ -13,7 +13,7 @@ from thinc.api import Model, Optimizer
 from thinc.types import Floats1d, FloatsXd
 
 from ..compat import replace_layer
-from .torch_glue import built_modules, torch_module
+from ..torch_glue import built_modules, torch_module
 
 
 def grow_tagger_output(model: Model, old_tags: Sequence[str], new_tags: Sequence[str]) -> None:

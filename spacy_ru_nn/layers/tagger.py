@@ -11,7 +11,7 @@ from thinc.types import Floats2d
 from .crf import CRFTransitions
 from .features import TokenFeatures, build_lexicon, load_gazetteers
 from .slovnet import navec_unknown_vector, read_slovnet_pack
-from .torch_glue import torch_module
+from ..torch_glue import torch_module
 from .torch_modules import BiLSTMTokenEncoder
 from .vectors import load_navec_table, load_navec_words
 

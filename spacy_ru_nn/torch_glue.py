@@ -28,7 +28,7 @@ from thinc.api import Model, torch2xp
 from thinc.shims import PyTorchShim
 from thinc.util import get_torch_default_device
 
-from ..compat import set_shim_module, shim_module
+from .compat import set_shim_module, shim_module
 
 
 class ConfigurableModule(Protocol):
