@@ -37,7 +37,8 @@ from thinc.shims import PyTorchShim
 from thinc.types import Floats2d
 from torch import nn
 
-from .ngrams import LEXEME_ATTRS, LexemeColumns, token_columns, visible_lexeme
+from ..lexemes import LEXEME_ATTRS
+from .ngrams import LexemeColumns, token_columns, visible_lexeme
 from .text_classifier import install_classifier, n_labels_from, n_logits, token_attr_id
 from ..torch_glue import torch_module
 from .torch_modules import BiLSTM

@@ -9,16 +9,13 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy
-from spacy.attrs import (
-    IS_ALPHA, IS_ASCII, IS_BRACKET, IS_CURRENCY, IS_DIGIT, IS_LEFT_PUNCT, IS_LOWER, IS_PUNCT,
-    IS_QUOTE, IS_RIGHT_PUNCT, IS_SPACE, IS_STOP, IS_TITLE, IS_UPPER, LENGTH, LIKE_EMAIL, LIKE_NUM,
-    LIKE_URL, LOWER, ORTH, PREFIX, SENT_START, SHAPE, SUFFIX, intify_attr,
-)
+from spacy.attrs import LOWER, ORTH, SENT_START, intify_attr
 from spacy.strings import hash_string
 from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats2d, Ints1d, Ints2d, Ints3d
 
+from ..lexemes import LEXEME_ATTRS
 from .slovnet import shape_id
 
 # pymorphy3 grammemes (OpenCorpora tagset) that carry signal for names, places and
@@ -33,13 +30,6 @@ GRAMMEMES: Tuple[str, ...] = (
     "LATN", "PNCT", "NUMB", "intg", "real", "ROMN", "UNKN",
 )  # fmt: skip
 
-# Attributes that spaCy reads from the lexeme, so equal words always have equal values. NORM is
-# not one: a component may set a token's norm.
-LEXEME_ATTRS = frozenset((
-    ORTH, LOWER, SHAPE, PREFIX, SUFFIX, LENGTH, IS_ALPHA, IS_ASCII, IS_DIGIT, IS_LOWER, IS_PUNCT,
-    IS_SPACE, IS_TITLE, IS_UPPER, LIKE_URL, LIKE_NUM, LIKE_EMAIL, IS_STOP, IS_BRACKET, IS_QUOTE,
-    IS_LEFT_PUNCT, IS_RIGHT_PUNCT, IS_CURRENCY,
-))  # fmt: skip
 
 
 @dataclass

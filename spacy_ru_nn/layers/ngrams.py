@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy
-from spacy.attrs import IS_SPACE, LOWER, NORM, ORTH, PREFIX, SHAPE, SUFFIX
+from spacy.attrs import IS_SPACE, LOWER, NORM, ORTH
 from spacy.lexeme import Lexeme
 from spacy.strings import StringStore, hash_string
 from spacy.tokens import Doc
@@ -27,6 +27,7 @@ from spacy.vocab import Vocab
 from thinc.api import Model, NumpyOps, deserialize_attr, serialize_attr
 
 from ..invisible import has_invisible, strip_invisible
+from ..lexemes import LEXEME_ATTRS
 from .text_classifier import token_attr_id
 
 # Character n-grams are taken from the first MAX_WORD_CHARS characters of a word: enough for
@@ -36,9 +37,6 @@ MAX_WORD_CHARS = 48
 # Featurization always runs on CPU: it starts from Doc arrays, which live in numpy.
 _numpy_ops = NumpyOps()
 
-# Token attributes that are the lexeme's, the same for every token of a word, and the
-# Lexeme property that holds each. NORM is not one: a token's norm can be set on its own.
-LEXEME_ATTRS = {ORTH: "orth", LOWER: "lower", SHAPE: "shape", PREFIX: "prefix", SUFFIX: "suffix", IS_SPACE: "is_space"}
 # Distinct words whose lexeme attributes are kept; past that the table starts over, so a
 # long stream of new words costs time, never unbounded memory.
 MAX_CACHED_LEXEMES = 1 << 18
