@@ -41,6 +41,7 @@ class EntityNormalizer(Pipe):
         self.morph = Morphology()
         # News repeat their names: each distinct mention is normalised once.
         self._normalize_words = lru_cache(maxsize=50_000)(self._normalize_words_uncached)
+        self._nominative_candidates = lru_cache(maxsize=50_000)(self._nominative_candidates_uncached)
         set_normal_extension()
 
     def normalize(self, span: Span) -> str:
@@ -80,10 +81,13 @@ class EntityNormalizer(Pipe):
     def _agree_with_document(self, word: str, normal: str, names: Set[str]) -> str:
         if _folded(normal) in names:
             return normal
-        for candidate in nominative_candidates(word, self.morph):
+        for candidate in self._nominative_candidates(word):
             if _folded(candidate) in names:
                 return candidate
         return normal
+
+    def _nominative_candidates_uncached(self, word: str) -> Tuple[str, ...]:
+        return tuple(nominative_candidates(word, self.morph))
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterable[Doc]:
         for doc in stream:
