@@ -39,7 +39,7 @@ from scripts.robustness import (
     reset_peak_rss,
 )
 from spacy_ru_nn.components.compat import VERSION_KEY, major_minor
-from spacy_ru_nn.layers.features import sequence_lengths
+from spacy_ru_nn.ner.features import sequence_lengths
 
 CASES = battery_cases()
 SHORT_CASES = battery_cases(with_huge=False)
@@ -172,7 +172,7 @@ def test_peak_memory_of_the_100k_token_document_is_bounded(trained_ner):
     if not reset_peak_rss():
         pytest.skip("needs Linux /proc/self/clear_refs to reset the peak RSS")
     nlp = trained_ner
-    window = nlp.get_pipe("bilstm_ner").model.get_ref("featurizer").attrs["window"]
+    window = nlp.get_pipe("bilstm_ner").model.get_ref("embed").get_ref("featurizer").attrs["window"]
     huge = nlp.make_doc(CASES["tokens_100k"])
     lengths = sequence_lengths([huge], window)
     assert lengths.sum() == HUGE_TOKENS and lengths.max() == window
