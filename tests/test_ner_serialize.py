@@ -127,3 +127,17 @@ def test_trained_pipeline_round_trips_through_bytes_and_disk(tmp_path):
     twice = spacy.load(tmp_path / "pipeline")
     assert_same(nlp, twice)
     assert twice.get_pipe("bilstm_ner").to_bytes() == nlp.get_pipe("bilstm_ner").to_bytes()
+
+
+def test_thinc_saves_every_attr_of_the_model(trained_ner):
+    """thinc skips an attr it cannot serialize without a word; caches and functions live
+    outside attrs (the featurizer's are plain attributes), so nothing is lost on saving.
+    PyTorchWrapper's own conversion functions are rebuilt by its builder."""
+    from thinc.api import serialize_attr
+
+    model = trained_ner.get_pipe("bilstm_ner").model
+    for node in model.walk():
+        for name, value in node.attrs.items():
+            if name in ("convert_inputs", "convert_outputs"):
+                continue
+            serialize_attr(value, value, name, node)  # raises TypeError where thinc would skip
