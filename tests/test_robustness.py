@@ -281,7 +281,7 @@ def test_broken_files_give_a_clear_error(saved, tmp_path, pipeline, damage):
 def test_unknown_architecture_names_it(saved, tmp_path, pipeline):
     path = _copy(saved, pipeline, tmp_path)
     config = (path / "config.cfg").read_text()
-    arch = "spacy-ru-nn.BiLSTMTagger.v1" if pipeline == "ner" else "spacy-ru-nn.BoWPerceptron.v1"
+    arch = "spacy-ru-nn.EntityTagger.v1" if pipeline == "ner" else "spacy-ru-nn.BoWPerceptron.v1"
     assert arch in config
     (path / "config.cfg").write_text(config.replace(arch, arch.replace(".v1", ".v99")))
     # spaCy's own E893: it names the missing function and says to install the package.

@@ -1,4 +1,4 @@
-"""The NER model's head (embed -> encode -> tag scores), its output layers, and the tags and loss it gives the component.
+"""The NER head (embed -> encode -> tag scores), its output layers, and what the component asks of it.
 
 The component never reaches into the layers: it asks `predict_tags(model, docs)` for the best
 tag ids, `get_loss(model, docs, scores, gold)` for the loss and its gradient, and
@@ -70,6 +70,8 @@ def entity_tagger(
 
 
 def tagger_init(model: Model[List[Doc], Ragged], X: Optional[List[Doc]] = None, Y=None) -> None:
+    """Read the embed's data (vectors, lexicon, pretrained encoders) and build the output
+    module for the tags `set_tags` gave (or Y's columns)."""
     embed, encode, output = model.layers
     embed.initialize(X=X)
     encode.initialize()
