@@ -47,7 +47,7 @@ setup(
     },
     entry_points={
         "spacy_factories": [
-            "bilstm_ner = spacy_ru_nn.components.ner:make_bilstm_ner",
+            "bilstm_ner = spacy_ru_nn.ner.component:make_bilstm_ner",
             "razdel_sentencizer = spacy_ru_nn.components.sentencizer:make_razdel_sentencizer",
             "nn_textcat = spacy_ru_nn.components.textcat:make_nn_textcat",
             "entity_normalizer = spacy_ru_nn.normalizer.component:make_entity_normalizer",
@@ -58,8 +58,13 @@ setup(
             "spacy-ru-nn.russian_like_num.v1 = spacy_ru_nn.callbacks:make_russian_like_num",
         ],
         "spacy_architectures": [
-            "spacy-ru-nn.BiLSTMTagger.v1 = spacy_ru_nn.architectures:build_bilstm_tagger_v1",
-            "spacy-ru-nn.BiLSTMTagger.v2 = spacy_ru_nn.architectures:build_bilstm_tagger_v2",
+            "spacy-ru-nn.EntityTagger.v1 = spacy_ru_nn.ner.architectures:build_entity_tagger_v1",
+            "spacy-ru-nn.RussianTokenEmbed.v1 = spacy_ru_nn.ner.architectures:build_russian_token_embed_v1",
+            "spacy-ru-nn.BiLSTMEncoder.v1 = spacy_ru_nn.ner.architectures:build_bilstm_encoder_v1",
+            "spacy-ru-nn.CRFTagOutput.v1 = spacy_ru_nn.ner.architectures:build_crf_tag_output_v1",
+            "spacy-ru-nn.SoftmaxTagOutput.v1 = spacy_ru_nn.ner.architectures:build_softmax_tag_output_v1",
+            "spacy-ru-nn.BiLSTMTagger.v1 = spacy_ru_nn.legacy.ner:build_bilstm_tagger_v1",
+            "spacy-ru-nn.BiLSTMTagger.v2 = spacy_ru_nn.legacy.ner:build_bilstm_tagger_v2",
             "spacy-ru-nn.BoWPerceptron.v1 = spacy_ru_nn.architectures:build_bow_perceptron_v1",
             "spacy-ru-nn.BoWPerceptron.v2 = spacy_ru_nn.architectures:build_bow_perceptron_v2",
             "spacy-ru-nn.BiLSTMClassifier.v1 = spacy_ru_nn.architectures:build_bilstm_classifier_v1",

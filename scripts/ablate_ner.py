@@ -17,6 +17,7 @@ from spacy_ru_nn.tables import markdown_table, mean_sd
 from ._subprocess import evaluate_in_subprocess, one_thread_env, train_command
 
 MODEL = "components.bilstm_ner.model"
+EMBED, ENCODE, OUTPUT = f"{MODEL}.embed", f"{MODEL}.encode", f"{MODEL}.output"
 # The license-clean pipeline, trained from its own config and for its own steps
 # (--devset-config, --devset-steps), as `train-ner-devset` trains it.
 DEVSET_ONLY = "devset only (ru_nn_ner_devset: no pretrained encoder)"
@@ -25,15 +26,15 @@ DEVSET_ONLY = "devset only (ru_nn_ner_devset: no pretrained encoder)"
 VARIANTS: List[Tuple[str, Dict[str, Any]]] = [
     ("full model", {}),
     (DEVSET_ONLY, {}),
-    ("slovnet NER encoder frozen", {f"{MODEL}.fine_tune_pretrained": False}),
-    ("- tag scores skipping to the output layer", {f"{MODEL}.pretrained_skip": False}),
-    ("slovnet NER encoder: hidden states only", {f"{MODEL}.pretrained_outputs": "hidden", f"{MODEL}.pretrained_skip": False}),
-    ("slovnet NER encoder: tag scores only", {f"{MODEL}.pretrained_outputs": "scores"}),
-    ("+ slovnet morphology encoder", {f"{MODEL}.pretrained": ["slovnet_ner", "slovnet_morph"]}),
-    ("BiLSTM width 256", {f"{MODEL}.width": 256}),
-    ("- pymorphy3 grammemes", {f"{MODEL}.morphology": False}),
-    ("- CRF (softmax per token)", {f"{MODEL}.crf": False}),
-    ("- precomputed lexicon", {f"{MODEL}.lexicon": False}),
+    ("slovnet NER encoder frozen", {f"{EMBED}.fine_tune_pretrained": False}),
+    ("- tag scores skipping to the output layer", {f"{EMBED}.pretrained_skip": False}),
+    ("slovnet NER encoder: hidden states only", {f"{EMBED}.pretrained_outputs": "hidden", f"{EMBED}.pretrained_skip": False}),
+    ("slovnet NER encoder: tag scores only", {f"{EMBED}.pretrained_outputs": "scores"}),
+    ("+ slovnet morphology encoder", {f"{EMBED}.pretrained": ["slovnet_ner", "slovnet_morph"]}),
+    ("BiLSTM width 256", {f"{ENCODE}.width": 256}),
+    ("- pymorphy3 grammemes", {f"{EMBED}.morphology": False}),
+    ("- CRF (softmax per token)", {OUTPUT: {"@architectures": "spacy-ru-nn.SoftmaxTagOutput.v1"}}),
+    ("- precomputed lexicon", {f"{EMBED}.lexicon": False}),
     ("IO tags instead of BIO", {"components.bilstm_ner.tag_scheme": "IO"}),
 ]
 # Variants trained with every seed, for their mean and spread.

@@ -26,7 +26,7 @@ from spacy.util import filter_spans
 from wasabi import msg
 
 from ._app import app
-from spacy_ru_nn.layers.slovnet import NER_TAGS, SlovnetEncoder, navec_unknown_vector, read_slovnet_pack, resolve_pack_path, shape_id
+from spacy_ru_nn.ner.slovnet import NER_TAGS, SlovnetEncoder, navec_unknown_vector, read_slovnet_pack, resolve_pack_path, shape_id
 from spacy_ru_nn.tables import markdown_table
 from spacy_ru_nn.tokenizer import RazdelTokenizer
 

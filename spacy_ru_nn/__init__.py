@@ -12,8 +12,8 @@ from typing import Any
 from .about import __version__
 
 _LAZY = {
-    "BiLSTMEntityRecognizer": ".components.ner",
-    "make_bilstm_ner": ".components.ner",
+    "BiLSTMEntityRecognizer": ".ner.component",
+    "make_bilstm_ner": ".ner.component",
     "RazdelSentencizer": ".components.sentencizer",
     "make_razdel_sentencizer": ".components.sentencizer",
     "BoWTextCategorizer": ".components.textcat",

@@ -29,9 +29,56 @@ HAM = [
     "Sorry, I'll call later",
 ]
 
-# A small, fast model: same architecture, smaller sizes. The vectors stay on (natasha's navec)
-# so that loading and serializing the quantized table is exercised everywhere.
-SMALL_NER_MODEL = {
+# A small, fast model: the shipped blocks, smaller sizes. The vectors stay on (natasha's navec)
+# so that loading and serializing the quantized table is exercised everywhere. Every setting is
+# stated: add_pipe fills a block left out from the component's default (the shipped model).
+SMALL_EMBED = {
+    "@architectures": "spacy-ru-nn.RussianTokenEmbed.v1",
+    "width": 64,
+    "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+    "rows": [1000, 200, 500, 50],
+    "hash_width": 16,
+    "char_width": 8,
+    "char_filters": 16,
+    "char_kernel": 3,
+    "max_chars": 12,
+    "n_chars": 2048,
+    "morphology": True,
+    "morph_width": 8,
+    "vectors": "natasha",
+    "vectors_width": 300,
+    "lexicon": False,
+    "gazetteers": [],
+    "word_dropout": 0.0,
+    "window": 64,
+    "pretrained": [],
+    "pretrained_outputs": "both",
+    "fine_tune_pretrained": False,
+    "pretrained_skip": False,
+    # Exact float32 everywhere, whatever the test machine's CPU: bfloat16 has its own tests.
+    "inference_precision": "float32",
+}
+SMALL_ENCODE = {"@architectures": "spacy-ru-nn.BiLSTMEncoder.v1", "width": 64, "depth": 1, "inference_precision": "float32"}
+CRF_OUTPUT = {"@architectures": "spacy-ru-nn.CRFTagOutput.v1"}
+SOFTMAX_OUTPUT = {"@architectures": "spacy-ru-nn.SoftmaxTagOutput.v1"}
+
+
+def ner_model(embed=None, encode=None, output=None, **embed_settings):
+    """SMALL_NER_MODEL with sublayers swapped, or with some embed settings changed."""
+    return {
+        "@architectures": "spacy-ru-nn.EntityTagger.v1",
+        "embed": {**(embed or SMALL_EMBED), **embed_settings},
+        "encode": encode or SMALL_ENCODE,
+        "output": output or CRF_OUTPUT,
+    }
+
+
+SMALL_NER_MODEL = ner_model()
+# The same without navec vectors: for tests that train or save many pipelines.
+TINY_NER_MODEL = ner_model(vectors=None, vectors_width=0, lexicon=False)
+
+# The legacy single-builder architecture at the same sizes, for what must keep working with it.
+LEGACY_NER_MODEL = {
     "@architectures": "spacy-ru-nn.BiLSTMTagger.v1",
     "width": 64,
     "depth": 1,
@@ -45,16 +92,13 @@ SMALL_NER_MODEL = {
     "n_chars": 2048,
     "morphology": True,
     "morph_width": 8,
-    "vectors": "natasha",
-    "vectors_width": 300,
+    "vectors": None,
+    "vectors_width": 0,
     "window": 64,
     "crf": True,
-    # Exact float32 everywhere, whatever the test machine's CPU: bfloat16 has its own tests.
+    "lexicon": False,
     "inference_precision": "float32",
 }
-
-# The same without navec vectors: for tests that train or save many pipelines.
-TINY_NER_MODEL = {**SMALL_NER_MODEL, "vectors": None, "vectors_width": 0, "lexicon": False}
 
 # A small bag-of-words perceptron for the text classifier tests; no SHAPE features, so that
 # unknown words add nothing.

@@ -66,7 +66,7 @@ def test_the_wheel_holds_the_package_and_no_research(tmp_path):
     (wheel,) = tmp_path.glob("spacy_ru_nn-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     modules = {name for name in names if name.endswith(".py")}
-    assert "spacy_ru_nn/components/ner.py" in modules and "spacy_ru_nn/annotate/run.py" in modules
+    assert "spacy_ru_nn/ner/component.py" in modules and "spacy_ru_nn/annotate/run.py" in modules
     assert not [name for name in modules if not name.startswith("spacy_ru_nn/")]
     research = ("experiments", "benchmark", "ablate", "cv_", "plot_", "profile", "robustness", "training_log")
     assert not [name for name in modules if any(word in name for word in research)]

@@ -7,11 +7,11 @@ from conftest import make_ner_examples
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 TINY_NER = {
-    "components.bilstm_ner.model.width": 16,
-    "components.bilstm_ner.model.vectors": None,
-    "components.bilstm_ner.model.lexicon": False,
-    "components.bilstm_ner.model.pretrained": [],
-    "components.bilstm_ner.model.pretrained_skip": False,
+    "components.bilstm_ner.model.encode.width": 16,
+    "components.bilstm_ner.model.embed.vectors": None,
+    "components.bilstm_ner.model.embed.lexicon": False,
+    "components.bilstm_ner.model.embed.pretrained": [],
+    "components.bilstm_ner.model.embed.pretrained_skip": False,
 }
 
 

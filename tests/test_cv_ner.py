@@ -10,12 +10,12 @@ from spacy_ru_nn.cli import app as user_app
 FIXTURE = Path(__file__).parent / "fixtures" / "factru"
 CONFIG = Path(__file__).parent.parent / "configs" / "ner.cfg"
 TINY = [
-    "--components.bilstm_ner.model.width", "16",
-    "--components.bilstm_ner.model.vectors", "null",
-    "--components.bilstm_ner.model.pretrained", "[]",
-    "--components.bilstm_ner.model.pretrained_skip", "false",
-    "--components.bilstm_ner.model.lexicon", "false",
-    "--components.bilstm_ner.model.char_filters", "0",
+    "--components.bilstm_ner.model.encode.width", "16",
+    "--components.bilstm_ner.model.embed.vectors", "null",
+    "--components.bilstm_ner.model.embed.pretrained", "[]",
+    "--components.bilstm_ner.model.embed.pretrained_skip", "false",
+    "--components.bilstm_ner.model.embed.lexicon", "false",
+    "--components.bilstm_ner.model.embed.char_filters", "0",
     "--training.batcher.size", "50",
 ]  # fmt: skip
 
@@ -34,7 +34,7 @@ def test_cv_ner_scores_each_fold_and_picks_a_step(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(output.read_text(encoding="utf8"))
     assert [fold["fold"] for fold in report["folds"]] == ["fold_0", "fold_1"]
-    assert report["summary"]["overrides"]["components.bilstm_ner.model.width"] == 16
+    assert report["summary"]["overrides"]["components.bilstm_ner.model.encode.width"] == 16
     assert sorted(report["summary"]["mean_curve"]) == ["2", "4"]
     assert report["summary"]["best_step"] in (2, 4)
     assert len(report["summary"]["entity_f"]) == 2

@@ -17,6 +17,7 @@ from spacy.util import load_config
 from thinc.api import fix_random_seed
 
 from conftest import HAM, RU_SENTENCES, SMALL_TEXTCAT_MODEL, SPAM, TINY_NER_MODEL, make_ner_examples
+from spacy_ru_nn.ner.tagger import output_module
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 PRODUCT_SENTENCES = [
@@ -82,18 +83,25 @@ def test_ner_add_label_keeps_the_trained_rows():
     texts = [text for text, _ in RU_SENTENCES]
     before = [ents(doc) for doc in nlp.pipe(texts)]
     old_tags = ner.tags
-    W = ner.model.get_ref("output_layer").get_param("W").copy()
-    transitions = ner.model.get_ref("crf").get_param("transitions").copy()
+    old = output_module(ner.model)
+    W = old.linear.weight.detach().numpy().copy()
+    transitions = old.crf.transitions.detach().numpy().copy()
+    assert transitions.any()
     assert ner.add_label("MISC") == 1
     # MISC sorts between LOC and ORG: rows move, and are found again by tag name.
     assert ner.tags == ["O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
     rows = [ner.tags.index(tag) for tag in old_tags]
-    grown_W = ner.model.get_ref("output_layer").get_param("W")
-    grown_transitions = ner.model.get_ref("crf").get_param("transitions")
+    grown = output_module(ner.model)
+    grown_W = grown.linear.weight.detach().numpy()
+    grown_transitions = grown.crf.transitions.detach().numpy()
     assert grown_W.shape == (9, W.shape[1]) and grown_transitions.shape == (9, 9)
     numpy.testing.assert_array_equal(grown_W[rows], W)
     numpy.testing.assert_array_equal(grown_transitions[numpy.ix_(rows, rows)], transitions)
     assert not grown_W[[3, 4]].any()
+    # I-MISC may follow B-MISC only.
+    misc = ner.tags.index("I-MISC")
+    assert grown.crf.transition_penalty[:, misc].tolist() == [-1e4 if tag != "B-MISC" and tag != "I-MISC" else 0.0 for tag in ner.tags]
+    assert ner.model.get_ref("output_layer").get_dim("nO") == ner.model.get_dim("nO") == 9
     assert [ents(doc) for doc in nlp.pipe(texts)] == before
 
 

@@ -2,8 +2,8 @@
 import pytest
 import spacy
 
-from conftest import SMALL_NER_MODEL, make_ner_examples, train_ner
-from spacy_ru_nn.layers.features import LexicalFeatures, read_gazetteer
+from conftest import make_ner_examples, ner_model, train_ner
+from spacy_ru_nn.ner.features import LexicalFeatures, read_gazetteer
 
 
 @pytest.fixture
@@ -52,12 +52,12 @@ def test_gazetteer_flags_follow_the_grammemes():
 def test_gazetteer_is_saved_with_the_model(poets, tmp_path):
     """A packaged pipeline must not need the list file: delete it before loading."""
     nlp = spacy.blank("ru")
-    model = {**SMALL_NER_MODEL, "gazetteers": [str(poets)]}
+    model = ner_model(gazetteers=[str(poets)])
     nlp, _ = train_ner(nlp, make_ner_examples(nlp), steps=30, model=model)
     nlp.to_disk(tmp_path / "pipeline")
     poets.unlink()
     loaded = spacy.load(tmp_path / "pipeline")
-    featurizer = loaded.get_pipe("bilstm_ner").model.get_ref("featurizer")
+    featurizer = loaded.get_pipe("bilstm_ner").model.get_ref("embed").get_ref("featurizer")
     assert featurizer.attrs["gazetteer_entries"] == [["лермонтов", "пушкин"]]
     text = "Александр Пушкин родился в Москве."
     assert [e.text for e in loaded(text).ents] == [e.text for e in nlp(text).ents]

@@ -11,7 +11,7 @@ from spacy.language import Language
 from spacy.tokens import Span
 from spacy.training import Example
 
-from conftest import HAM, RU_SENTENCES, SMALL_NER_MODEL, SMALL_TEXTCAT_MODEL, SPAM
+from conftest import HAM, RU_SENTENCES, SMALL_TEXTCAT_MODEL, SPAM, ner_model
 from spacy_ru_nn.invisible import INVISIBLE, has_invisible, strip_invisible, visible_view
 from spacy_ru_nn.tokenizer import InvisibleAwareTokenizer, RazdelTokenizer
 
@@ -117,14 +117,7 @@ def test_sentences_are_the_clean_texts(clean, noisy):
 
 # The NER features of configs/ner.cfg at a test's size: hashed attributes, the character CNN,
 # pymorphy3 grammemes, navec vectors and slovnet's pretrained NER encoder, with a CRF.
-NER_MODEL = {
-    **SMALL_NER_MODEL,
-    "@architectures": "spacy-ru-nn.BiLSTMTagger.v2",
-    "pretrained": ["slovnet_ner"],
-    "pretrained_outputs": "both",
-    "fine_tune_pretrained": True,
-    "pretrained_skip": True,
-}
+NER_MODEL = ner_model(pretrained=["slovnet_ner"], pretrained_outputs="both", fine_tune_pretrained=True, pretrained_skip=True)
 
 
 def make_ner_examples(nlp: Language, texts_and_ents, sprinkle_seed=None):

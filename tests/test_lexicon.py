@@ -3,8 +3,8 @@ import numpy
 import pytest
 import spacy
 
-from conftest import SMALL_NER_MODEL, make_ner_examples, train_ner
-from spacy_ru_nn.layers.features import build_lexicon
+from conftest import make_ner_examples, ner_model, train_ner
+from spacy_ru_nn.ner.features import build_lexicon
 
 WORDS = ["а", "с", "александр", "пушкин", "родился", "в", "москве", "москва", "газпром", ".", ".."]
 # "А." and "С." are initials to pymorphy3 only in upper case: the lexicon must not hide that.
@@ -14,12 +14,12 @@ TEXT = "А. С. Пушкин родился в Москве, а Zyxqwv — не�
 @pytest.fixture(scope="module")
 def nlp():
     nlp = spacy.blank("ru")
-    nlp, _ = train_ner(nlp, make_ner_examples(nlp), steps=5, model={**SMALL_NER_MODEL, "gazetteers": ["first"]})
+    nlp, _ = train_ner(nlp, make_ner_examples(nlp), steps=5, model=ner_model(gazetteers=["first"]))
     return nlp
 
 
 def featurizer_of(nlp):
-    return nlp.get_pipe("bilstm_ner").model.get_ref("featurizer")
+    return nlp.get_pipe("bilstm_ner").model.get_ref("embed").get_ref("featurizer")
 
 
 def test_lexicon_gives_the_features_computed_on_the_fly(nlp):
@@ -55,7 +55,7 @@ def test_lexicon_is_saved_with_the_model(nlp):
         expected = [(e.text, e.label_) for e in nlp(TEXT).ents]
     finally:
         build_lexicon(featurizer, [])
-    config = {"model": {**SMALL_NER_MODEL, "gazetteers": ["first"]}}
+    config = {"model": ner_model(gazetteers=["first"])}
     loaded = spacy.blank("ru")
     loaded.add_pipe("bilstm_ner", config=config)
     loaded.from_bytes(data)
@@ -66,6 +66,6 @@ def test_lexicon_is_saved_with_the_model(nlp):
 
 def test_lexicon_needs_vectors():
     nlp = spacy.blank("ru")
-    model = {**SMALL_NER_MODEL, "vectors": None, "lexicon": True}
+    model = ner_model(vectors=None, lexicon=True)
     with pytest.raises(ValueError, match="lexicon = true precomputes"):
         train_ner(nlp, make_ner_examples(nlp), steps=1, model=model)

@@ -6,48 +6,55 @@ import spacy
 import torch
 from thinc.api import fix_random_seed
 
+from thinc.types import Ragged
+
 from conftest import RU_SENTENCES, TINY_NER_MODEL, make_ner_examples
 from spacy_ru_nn.layers.bilstm_classifier import POOLINGS, BiLSTMClassifier
-from spacy_ru_nn.layers.crf import CRF, allowed_transitions
+from spacy_ru_nn.ner.crf import NEG, allowed_transitions, crf_nll
+from spacy_ru_nn.ner.tagger import output_module
 from spacy_ru_nn.tag_schemes import tag_names
 
 TAGS = tag_names(["LOC", "PER"], "BIO")  # O, B-LOC, I-LOC, B-PER, I-PER
 
 
+def penalties(tags, dtype=torch.float64):
+    allowed, allowed_start = allowed_transitions(tags)
+    return (
+        torch.tensor(numpy.where(allowed, 0.0, NEG), dtype=dtype),
+        torch.tensor(numpy.where(allowed_start, 0.0, NEG), dtype=dtype),
+    )
+
+
 def test_crf_nll_gradcheck_float64():
     """Forward-backward gives the exact gradient of the NLL for emissions and every CRF
-    parameter, with padding, unknown gold tags (-1) and forbidden BIO transitions."""
+    parameter, over a flat batch with unknown gold tags (-1) and forbidden BIO transitions."""
     gen = torch.Generator().manual_seed(0)
     n = len(TAGS)
-    allowed, allowed_start = allowed_transitions(TAGS)
+    transition_penalty, start_penalty = penalties(TAGS)
     lengths = torch.tensor([4, 1, 3])
-    gold = torch.tensor([[0, 1, 0], [3, -1, -1], [4, -1, 1], [0, -1, -1]])
-    emissions = torch.randn(4, 3, n, dtype=torch.float64, generator=gen, requires_grad=True)
+    gold = torch.tensor([0, 3, 4, 0, 1, 0, -1, 1])
+    emissions = torch.randn(8, n, dtype=torch.float64, generator=gen, requires_grad=True)
     transitions = torch.randn(n, n, dtype=torch.float64, generator=gen, requires_grad=True)
     start = torch.randn(n, dtype=torch.float64, generator=gen, requires_grad=True)
     end = torch.randn(n, dtype=torch.float64, generator=gen, requires_grad=True)
 
     def nll(emissions, transitions, start, end):
-        return CRF(transitions, start, end, allowed, allowed_start).nll(emissions, lengths, gold)
+        return crf_nll(emissions, lengths, gold, transitions + transition_penalty, start + start_penalty, end)
 
     assert torch.autograd.gradcheck(nll, (emissions, transitions, start, end))
     nll(emissions, transitions, start, end).backward()
-    padding = torch.arange(4).unsqueeze(1) >= lengths.unsqueeze(0)
-    assert torch.all(emissions.grad[padding] == 0)
-    assert emissions.grad[~padding].abs().sum() > 0
+    assert emissions.grad.abs().sum(dim=1).min() > 0  # every token, none padding
 
 
-def reference_crf_gradients(ner, examples, scores):
+def reference_crf_gradients(ner, examples, scores, crf):
     """The loss and its gradients computed apart from the component: one float64 CRF per doc
     (no sentence boundaries and shorter than the window, so each doc is one sequence), gold
     tags read from the entity spans."""
-    crf_layer = ner.model.get_ref("crf")
     params = {
-        name: torch.tensor(crf_layer.get_param(name), dtype=torch.float64, requires_grad=True)
+        name: getattr(crf, name).detach().double().requires_grad_()
         for name in ("transitions", "start", "end")
     }
-    allowed, allowed_start = allowed_transitions(ner.tags)
-    crf = CRF(params["transitions"], params["start"], params["end"], allowed, allowed_start)
+    transition_penalty, start_penalty = penalties(ner.tags)
     total = 0.0
     d_scores = []
     for eg, doc_scores in zip(examples, scores):
@@ -56,34 +63,59 @@ def reference_crf_gradients(ner, examples, scores):
             tags[ent.start] = f"B-{ent.label_}"
             for i in range(ent.start + 1, ent.end):
                 tags[i] = f"I-{ent.label_}"
-        gold = torch.tensor([[ner.tags.index(tag)] for tag in tags])
-        emissions = torch.tensor(doc_scores, dtype=torch.float64).unsqueeze(1).requires_grad_()
-        loss = crf.nll(emissions, torch.tensor([len(tags)]), gold)
+        gold = torch.tensor([ner.tags.index(tag) for tag in tags])
+        emissions = torch.tensor(doc_scores, dtype=torch.float64, requires_grad=True)
+        loss = crf_nll(
+            emissions, torch.tensor([len(tags)]), gold,
+            params["transitions"] + transition_penalty, params["start"] + start_penalty, params["end"],
+        )  # fmt: skip
         loss.backward()
         total += float(loss.detach())
-        d_scores.append(emissions.grad[:, 0].numpy())
+        d_scores.append(emissions.grad.numpy())
     return total, d_scores, {name: p.grad.numpy() for name, p in params.items()}
 
 
-def test_ner_crf_loss_sends_thinc_the_exact_gradients():
+def test_ner_crf_loss_gives_the_exact_gradients():
+    """The component's loss, its gradient for the scores, and the gradients the CRF's own
+    parameters hold afterwards (for the shim's finish_update) are the reference's."""
     fix_random_seed(0)
     nlp = spacy.blank("ru")
     ner = nlp.add_pipe("bilstm_ner", config={"model": TINY_NER_MODEL})
     examples = make_ner_examples(nlp)
     nlp.initialize(lambda: examples)
+    crf = output_module(ner.model).crf
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for param in (crf.transitions, crf.start, crf.end):
+            param.copy_(torch.randn(param.shape, generator=gen))
     rng = numpy.random.default_rng(0)
-    crf_layer = ner.model.get_ref("crf")
-    for name in ("transitions", "start", "end"):
-        crf_layer.set_param(name, rng.normal(size=crf_layer.get_param(name).shape).astype("float32"))
     scores = [rng.normal(size=(len(eg.predicted), len(ner.tags))).astype("float32") for eg in examples]
-    loss, d_scores = ner.get_loss(examples, scores)
-    expected_loss, expected_d_scores, expected_param_grads = reference_crf_gradients(ner, examples, scores)
+    ragged = Ragged(numpy.concatenate(scores), numpy.asarray([len(s) for s in scores], dtype="int32"))
+    loss, d_scores = ner.get_loss(examples, ragged)
+    expected_loss, expected_d_scores, expected_param_grads = reference_crf_gradients(ner, examples, scores, crf)
     assert loss == pytest.approx(expected_loss, rel=1e-5)
-    assert len(d_scores) == len(examples)
-    for got, expected in zip(d_scores, expected_d_scores):
-        numpy.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    numpy.testing.assert_allclose(d_scores.dataXd, numpy.concatenate(expected_d_scores), rtol=1e-4, atol=1e-5)
     for name, expected in expected_param_grads.items():
-        numpy.testing.assert_allclose(crf_layer.get_grad(name), expected, rtol=1e-4, atol=1e-5)
+        numpy.testing.assert_allclose(getattr(crf, name).grad.numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_crf_parameters_learn_through_the_shim():
+    """An update leaves the CRF's gradients on its torch parameters; the optimizer step (the
+    shim's finish_update) changes the parameters and clears the gradients."""
+    fix_random_seed(0)
+    nlp = spacy.blank("ru")
+    ner = nlp.add_pipe("bilstm_ner", config={"model": TINY_NER_MODEL})
+    examples = make_ner_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    crf = output_module(ner.model).crf
+    before = {name: p.detach().clone() for name, p in crf.named_parameters()}
+    ner.update(examples, drop=0.0)
+    for name, param in crf.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+    ner.finish_update(optimizer)
+    for name, param in crf.named_parameters():
+        assert not torch.equal(param.detach(), before[name]), name
+        assert not param.grad.any(), name
 
 
 @pytest.mark.parametrize("pooling", POOLINGS)

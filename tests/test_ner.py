@@ -3,7 +3,8 @@ import pytest
 import spacy
 from spacy.tokens import Doc
 
-from conftest import RU_SENTENCES, SMALL_NER_MODEL, make_ner_examples, train_ner
+from conftest import RU_SENTENCES, SMALL_ENCODE, SMALL_NER_MODEL, make_ner_examples, ner_model, train_ner
+from spacy_ru_nn.torch_glue import built_modules, torch_module
 
 
 def ents(doc: Doc):
@@ -117,7 +118,7 @@ def test_emoji_and_mixed_scripts(trained_ner):
 
 
 def test_window_cuts_long_sequences_without_losing_tokens():
-    from spacy_ru_nn.layers.features import sequence_lengths
+    from spacy_ru_nn.ner.features import sequence_lengths
 
     nlp = spacy.blank("ru")
     docs = [nlp.make_doc("слово " * 150), nlp.make_doc(""), nlp.make_doc("a b c")]
@@ -132,7 +133,7 @@ def test_window_cuts_long_sequences_without_losing_tokens():
 @pytest.mark.parametrize("attrs, n_rows", [(["SHAPE", "SUFFIX"], 2), (["SHAPE", "NORM"], 3)])
 def test_features_are_stored_once_per_distinct_word(attrs, n_rows):
     """Lexeme attributes are equal for equal words; a token's NORM can differ from its word's."""
-    from spacy_ru_nn.layers.features import TokenFeaturizer
+    from spacy_ru_nn.ner.features import TokenFeaturizer
 
     featurizer = TokenFeaturizer(
         attrs, [100, 100], n_chars=64, max_chars=8, use_chars=True, use_morphology=False, window=64
@@ -150,12 +151,13 @@ def test_torch_dropout_follows_update_drop(ru_nlp):
 
     nlp, _ = train_ner(ru_nlp, make_ner_examples(ru_nlp), steps=1)
     nlp.update(make_ner_examples(nlp), drop=0.25)
-    module = nlp.get_pipe("bilstm_ner").model.get_ref("encoder").shims[0]._model
-    assert {m.p for m in module.modules() if isinstance(m, torch.nn.Dropout)} == {0.25}
+    modules = [module for _, module in built_modules(nlp.get_pipe("bilstm_ner").model)]
+    assert len(modules) == 3  # embed, encode, output
+    assert {m.p for module in modules for m in module.modules() if isinstance(m, torch.nn.Dropout)} == {0.25}
 
 
 def test_length_buckets_cover_every_sequence_once():
-    from spacy_ru_nn.layers.torch_modules import length_buckets
+    from spacy_ru_nn.ner.modules import length_buckets
 
     lengths = [5, 40, 3, 40, 1, 12]
     groups = length_buckets(lengths, bucket_size=80)
@@ -165,8 +167,8 @@ def test_length_buckets_cover_every_sequence_once():
         assert [lengths[i] for i in group] == sorted((lengths[i] for i in group), reverse=True)
 
 
-def test_use_params_swaps_in_torch_encoder_averages(ru_nlp):
-    """`use_averages` must reach the torch encoder, not only the thinc head (thinc's keys differ)."""
+def test_use_params_swaps_in_torch_averages(ru_nlp):
+    """`use_averages` must reach the torch modules (thinc's keys differ from the shim's)."""
     import torch
     from thinc.api import Adam
 
@@ -176,9 +178,10 @@ def test_use_params_swaps_in_torch_encoder_averages(ru_nlp):
     ru_nlp.initialize(lambda: examples, sgd=optimizer)
     for _ in range(5):
         ru_nlp.update(examples, sgd=optimizer, drop=0.0)
-    module = ru_nlp.get_pipe("bilstm_ner").model.get_ref("encoder").shims[0]._model
+    wrapper = ru_nlp.get_pipe("bilstm_ner").model.get_ref("embed").get_ref("embedding")
+    module = torch_module(wrapper)
     trained = {name: p.detach().clone() for name, p in module.named_parameters()}
-    shim_id = ru_nlp.get_pipe("bilstm_ner").model.get_ref("encoder").shims[0].id
+    shim_id = wrapper.shims[0].id
     average = optimizer.averages[(shim_id, "project_tokens.weight")]
     assert not numpy.allclose(average, trained["project_tokens.weight"].numpy())
     with ru_nlp.use_params(optimizer.averages):
@@ -189,13 +192,13 @@ def test_use_params_swaps_in_torch_encoder_averages(ru_nlp):
     assert_valid_ents(doc)
 
 
-def test_training_and_inference_paths_of_the_encoder_agree(trained_ner):
+def test_training_and_inference_paths_of_the_embedding_agree(trained_ner):
     """Inference projects word features once per distinct word; training once per token."""
     import torch
 
-    featurizer = trained_ner.get_pipe("bilstm_ner").model.get_ref("featurizer")
-    encoder = trained_ner.get_pipe("bilstm_ner").model.get_ref("encoder")
-    module = encoder.shims[0]._model
+    embed = trained_ner.get_pipe("bilstm_ner").model.get_ref("embed")
+    featurizer = embed.get_ref("featurizer")
+    module = torch_module(embed.get_ref("embedding"))
     features, _ = featurizer([trained_ner.make_doc(text) for text, _ in RU_SENTENCES * 2], False)
     inputs = [None if a is None else torch.as_tensor(a) for a in (features.hash_ids, features.word_index, features.char_ids, features.morph, features.vector_keys, features.shape_ids)]
     lengths = torch.as_tensor(features.seq_lengths)
@@ -219,12 +222,12 @@ def test_training_and_inference_paths_of_the_encoder_agree(trained_ner):
 def test_word_dropout_hides_vectors_in_training_only():
     import torch
 
-    from spacy_ru_nn.layers.torch_modules import BiLSTMTokenEncoder
+    from spacy_ru_nn.ner.modules import TokenEmbedding
 
     torch.manual_seed(0)
-    module = BiLSTMTokenEncoder(
+    module = TokenEmbedding(
         hash_rows=[10], hash_width=4, n_chars=0, char_width=0, char_filters=0, char_kernel=3,
-        n_morph=0, morph_width=0, vectors_width=4, width=8, depth=1, dropout=0.0, word_dropout=1.0,
+        n_morph=0, morph_width=0, vectors_width=4, width=8, dropout=0.0, word_dropout=1.0,
     )  # fmt: skip
     keys = torch.tensor([1, 2, 3], dtype=torch.int64)
     module.vectors.set_table(keys, torch.tensor([[0], [1], [2]], dtype=torch.uint8), torch.randn(1, 256, 4))
@@ -275,11 +278,12 @@ def test_auto_precision_uses_bfloat16_only_where_native(monkeypatch, native):
 
 def test_unknown_inference_precision_is_a_clear_error(ru_nlp):
     with pytest.raises(ValueError, match="inference_precision must be one of"):
-        ru_nlp.add_pipe("bilstm_ner", config={"model": {**SMALL_NER_MODEL, "inference_precision": "float16"}})
+        ru_nlp.add_pipe("bilstm_ner", config={"model": ner_model(encode={**SMALL_ENCODE, "inference_precision": "float16"})})
 
 
 def test_bfloat16_inference_finds_the_same_entities(trained_ner):
-    lstm = trained_ner.get_pipe("bilstm_ner").model.get_ref("encoder").shims[0]._model.lstm
+    encode = trained_ner.get_pipe("bilstm_ner").model.get_ref("encode")
+    lstm = torch_module(encode.get_ref("torch_layer")).lstm
     texts = [text for text, _ in RU_SENTENCES]
     float32 = [ents(doc) for doc in trained_ner.pipe(texts)]
     lstm.inference_precision = "bfloat16"

@@ -6,9 +6,10 @@ import spacy
 import torch
 from spacy.util import load_model_from_config
 
-from conftest import RU_SENTENCES, SMALL_NER_MODEL, make_ner_examples
-from spacy_ru_nn.layers import slovnet
-from spacy_ru_nn.layers.slovnet import SlovnetEncoder, navec_unknown_vector, read_slovnet_pack, shape_id, word_shape
+from conftest import LEGACY_NER_MODEL, RU_SENTENCES, SMALL_EMBED, make_ner_examples, ner_model
+from spacy_ru_nn.ner import slovnet
+from spacy_ru_nn.torch_glue import torch_module
+from spacy_ru_nn.ner.slovnet import SlovnetEncoder, navec_unknown_vector, read_slovnet_pack, shape_id, word_shape
 
 razdel = pytest.importorskip("razdel")
 slovnet_api = pytest.importorskip("slovnet")
@@ -118,20 +119,18 @@ def test_shifted_products_are_a_convolution():
 
 
 def pretrained_model(**settings):
-    return {
-        **SMALL_NER_MODEL,
-        "@architectures": "spacy-ru-nn.BiLSTMTagger.v2",
-        "char_filters": 0,
-        "pretrained": ["slovnet_ner"],
-        # Stated, not left to the component's defaults (which add_pipe merges in).
-        "fine_tune_pretrained": False,
-        "pretrained_skip": False,
-        **settings,
-    }
+    """The small model with slovnet's NER encoder in its embed."""
+    return ner_model(**{"char_filters": 0, "pretrained": ["slovnet_ner"], **settings})
+
+
+def embedding(nlp):
+    """The embed's featurizer and torch module."""
+    embed = nlp.get_pipe("bilstm_ner").model.get_ref("embed")
+    return embed.get_ref("featurizer"), embed.get_ref("embedding")
 
 
 def encoder_weights(nlp):
-    module = nlp.get_pipe("bilstm_ner").model.get_ref("encoder").shims[0]._model
+    module = torch_module(embedding(nlp)[1])
     return {name: value.detach().clone() for name, value in module.state_dict().items() if name.startswith("context")}
 
 
@@ -177,7 +176,7 @@ def test_saved_pipeline_never_reads_natashas_files(trained_pretrained, tmp_path,
         raise AssertionError("natasha's files were read after initialize")
 
     monkeypatch.setattr(slovnet, "resolve_pack_path", refuse)
-    monkeypatch.setattr("spacy_ru_nn.layers.vectors.resolve_navec_path", refuse)
+    monkeypatch.setattr("spacy_ru_nn.ner.vectors.resolve_navec_path", refuse)
     for loaded in (spacy.load(tmp_path / "pipeline"), load_model_from_config(trained_pretrained.config).from_bytes(trained_pretrained.to_bytes())):
         assert [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in loaded.pipe(texts)] == expected
 
@@ -204,33 +203,31 @@ def test_bad_settings_are_named(settings, message):
         nlp.add_pipe("bilstm_ner", config={"model": pretrained_model(**settings)})
 
 
-def test_v1_architecture_still_builds():
+def test_legacy_v1_architecture_still_builds():
     nlp = spacy.blank("ru")
-    ner = nlp.add_pipe("bilstm_ner", config={"model": SMALL_NER_MODEL})
+    ner = nlp.add_pipe("bilstm_ner", config={"model": LEGACY_NER_MODEL})
     assert ner.model.attrs["pretrained"] == []
 
 
 def test_encoders_read_whole_documents_and_the_bilstm_sentences(trained_pretrained):
-    ner = trained_pretrained.get_pipe("bilstm_ner")
     doc = trained_pretrained.make_doc("Пушкин родился в Москве. Лермонтов родился там же.")
     for token in doc:
         token.is_sent_start = token.i in (0, 5)
-    features, _ = ner.model.get_ref("featurizer")([doc], False)
+    features, _ = embedding(trained_pretrained)[0]([doc], False)
     assert features.seq_lengths.tolist() == [5, len(doc) - 5]
     assert features.context_lengths.tolist() == [len(doc)]
 
 
 def test_a_sentence_reads_its_neighbours_through_the_encoder_only():
-    """The first sentence's last token changes with the next sentence's first token when the
-    pretrained encoder reads across the boundary, and not without it."""
+    """The first sentence's last token's embedding changes with the next sentence's first
+    token when the pretrained encoder reads across the boundary, and not without it."""
 
     def last_token_state(nlp, second_sentence):
         doc = nlp.make_doc(f"Пушкин родился в Москве . {second_sentence} родился там же .")
         for token in doc:
             token.is_sent_start = token.i in (0, 5)
-        model = nlp.get_pipe("bilstm_ner").model
-        features = model.get_ref("featurizer").predict([doc])
-        return model.get_ref("encoder").predict(features)[4]
+        featurizer, wrapper = embedding(nlp)
+        return wrapper.predict(featurizer.predict([doc]))[4]
 
     for pretrained, reads_across in ((["slovnet_ner"], True), ([], False)):
         nlp = spacy.blank("ru")
@@ -247,12 +244,14 @@ def test_skip_gives_the_output_layer_slovnets_tag_scores():
     examples = make_ner_examples(nlp)
     nlp.initialize(lambda: examples)
     model = nlp.get_pipe("bilstm_ner").model
-    width = SMALL_NER_MODEL["width"]
+    width = SMALL_EMBED["width"]
+    assert model.get_ref("embed").attrs["n_pass_through"] == len(slovnet.NER_TAGS)
     assert model.get_ref("output_layer").get_dim("nI") == width + len(slovnet.NER_TAGS)
     doc = nlp.make_doc("Александр Пушкин родился в Москве.")
-    features = model.get_ref("featurizer").predict([doc])
-    outputs = model.get_ref("encoder").predict(features)
-    module = model.get_ref("encoder").shims[0]._model
+    featurizer, wrapper = embedding(nlp)
+    features = featurizer.predict([doc])
+    outputs = wrapper.predict(features)
+    module = torch_module(wrapper)
     encoder = module.context_encoders[0]
     words = torch.as_tensor(features.word_index)
     vectors, found = module.vectors.lookup(torch.as_tensor(features.vector_keys))

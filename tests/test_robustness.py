@@ -39,7 +39,7 @@ from scripts.robustness import (
     reset_peak_rss,
 )
 from spacy_ru_nn.components.compat import VERSION_KEY, major_minor
-from spacy_ru_nn.layers.features import sequence_lengths
+from spacy_ru_nn.ner.features import sequence_lengths
 
 CASES = battery_cases()
 SHORT_CASES = battery_cases(with_huge=False)
@@ -172,7 +172,7 @@ def test_peak_memory_of_the_100k_token_document_is_bounded(trained_ner):
     if not reset_peak_rss():
         pytest.skip("needs Linux /proc/self/clear_refs to reset the peak RSS")
     nlp = trained_ner
-    window = nlp.get_pipe("bilstm_ner").model.get_ref("featurizer").attrs["window"]
+    window = nlp.get_pipe("bilstm_ner").model.get_ref("embed").get_ref("featurizer").attrs["window"]
     huge = nlp.make_doc(CASES["tokens_100k"])
     lengths = sequence_lengths([huge], window)
     assert lengths.sum() == HUGE_TOKENS and lengths.max() == window
@@ -281,7 +281,7 @@ def test_broken_files_give_a_clear_error(saved, tmp_path, pipeline, damage):
 def test_unknown_architecture_names_it(saved, tmp_path, pipeline):
     path = _copy(saved, pipeline, tmp_path)
     config = (path / "config.cfg").read_text()
-    arch = "spacy-ru-nn.BiLSTMTagger.v1" if pipeline == "ner" else "spacy-ru-nn.BoWPerceptron.v1"
+    arch = "spacy-ru-nn.EntityTagger.v1" if pipeline == "ner" else "spacy-ru-nn.BoWPerceptron.v1"
     assert arch in config
     (path / "config.cfg").write_text(config.replace(arch, arch.replace(".v1", ".v99")))
     # spaCy's own E893: it names the missing function and says to install the package.

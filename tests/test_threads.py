@@ -16,11 +16,11 @@ from conftest import HAM, SPAM, make_ner_examples
 CONFIGS = Path(__file__).parent.parent / "configs"
 TINY = {
     "ner.cfg": {
-        "components.bilstm_ner.model.width": 16,
-        "components.bilstm_ner.model.vectors": None,
-        "components.bilstm_ner.model.lexicon": False,
-        "components.bilstm_ner.model.pretrained": [],
-        "components.bilstm_ner.model.pretrained_skip": False,
+        "components.bilstm_ner.model.encode.width": 16,
+        "components.bilstm_ner.model.embed.vectors": None,
+        "components.bilstm_ner.model.embed.lexicon": False,
+        "components.bilstm_ner.model.embed.pretrained": [],
+        "components.bilstm_ner.model.embed.pretrained_skip": False,
     },
     "spam.cfg": {},
     "spam_bilstm.cfg": {"components.textcat.model.width": 8},

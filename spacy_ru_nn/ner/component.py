@@ -1,9 +1,8 @@
 """`bilstm_ner`: named entities from per-token tags predicted by a PyTorch BiLSTM."""
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
-import torch
 from spacy.attrs import IS_SPACE
 from spacy.errors import Errors
 from spacy.language import Language
@@ -11,23 +10,24 @@ from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, SequenceCategoricalCrossentropy, set_dropout_rate
-from thinc.types import Floats2d, Ints1d
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.types import Ints1d
 
 from ..about import __version__
+from ..components.compat import VERSION_KEY, CheckedLoading
 from ..invisible import has_invisible, strip_invisible, visible_view
-from ..layers.crf import crf_from_layer, pad_sequences
-from ..layers.features import sequence_lengths
-from ..layers.resize import grow_tagger_output
-from ..torch_glue import UsesTorchAverages, set_torch_dropout_rate
+from ..legacy.ner import LegacyTagging, is_legacy_tagger
 from ..tag_schemes import biluo_to_scheme, check_scheme, decode_spans, tag_names
-from .compat import VERSION_KEY, CheckedLoading
+from ..torch_glue import UsesTorchAverages, set_torch_dropout_rate
+from . import tagger
 
 default_model_config = """
 [model]
-@architectures = "spacy-ru-nn.BiLSTMTagger.v2"
+@architectures = "spacy-ru-nn.EntityTagger.v1"
+
+[model.embed]
+@architectures = "spacy-ru-nn.RussianTokenEmbed.v1"
 width = 128
-depth = 1
 attrs = ["PREFIX", "SUFFIX", "SHAPE"]
 rows = [1000, 5000, 500]
 hash_width = 64
@@ -40,15 +40,24 @@ morphology = true
 morph_width = 32
 vectors = "natasha"
 vectors_width = 300
-window = 512
-crf = true
-gazetteers = []
 lexicon = true
-inference_precision = "auto"
+gazetteers = []
+word_dropout = 0.0
+window = 512
 pretrained = ["slovnet_ner"]
 pretrained_outputs = "both"
 fine_tune_pretrained = true
 pretrained_skip = true
+inference_precision = "auto"
+
+[model.encode]
+@architectures = "spacy-ru-nn.BiLSTMEncoder.v1"
+width = 128
+depth = 1
+inference_precision = "auto"
+
+[model.output]
+@architectures = "spacy-ru-nn.CRFTagOutput.v1"
 """
 DEFAULT_NER_MODEL = Config().from_str(default_model_config)["model"]
 
@@ -68,7 +77,8 @@ def make_bilstm_ner(
 ) -> "BiLSTMEntityRecognizer":
     """Create a BiLSTM entity recognizer.
 
-    model (Model[List[Doc], List[Floats2d]]): Per-token tag probabilities.
+    model (Model[List[Doc], Ragged]): Per-token tag scores, e.g. `spacy-ru-nn.EntityTagger.v1`
+        (or the legacy `spacy-ru-nn.BiLSTMTagger.v1`/`.v2`).
     tag_scheme (str): "IO" (the smallest tag set) or "BIO".
     scorer (Optional[Callable]): Scoring method, `spacy.ner_scorer.v1` by default.
     """
@@ -109,8 +119,8 @@ class BiLSTMEntityRecognizer(CheckedLoading, UsesTorchAverages, TrainablePipe):
         return tag_names(self.labels, self.cfg["tag_scheme"])
 
     def add_label(self, label: str) -> int:
-        """Add a label; on a trained model the output layer and CRF grow, keeping the rows
-        of the labels it knows.
+        """Add a label; on a trained model the output layer (and its CRF) grows, keeping what it
+        learned for the labels it knows.
 
         label (str): The label to add.
         RETURNS (int): 0 if the label is already present, otherwise 1.
@@ -119,11 +129,20 @@ class BiLSTMEntityRecognizer(CheckedLoading, UsesTorchAverages, TrainablePipe):
             raise ValueError(Errors.E187)
         if label in self.labels:
             return 0
-        old_tags = self.tags
+        tagging = self._tagging
         self.cfg["labels"] = sorted([*self.labels, label])
-        grow_tagger_output(self.model, old_tags, self.tags)
+        tagging.set_tags(self.model, self.tags)
         self.vocab.strings.add(label)
         return 1
+
+    @property
+    def _tagging(self) -> "tagger.Tagging":
+        """What predicts tags and computes the loss for this model: the functions of
+        `ner.tagger`, or, for a pipeline saved with `spacy-ru-nn.BiLSTMTagger.v1`/`.v2`, the
+        legacy adapter, which is given the tags its model does not store."""
+        if is_legacy_tagger(self.model):
+            return LegacyTagging(self.tags)
+        return tagger
 
     def _add_new_labels(self, examples: Iterable[Example]) -> None:
         """Add the gold labels the component does not know yet. A sourced pipeline is not
@@ -134,44 +153,23 @@ class BiLSTMEntityRecognizer(CheckedLoading, UsesTorchAverages, TrainablePipe):
                 if ent.label_ not in self.cfg["labels"]:
                     self.add_label(ent.label_)
 
-    @property
-    def uses_crf(self) -> bool:
-        return self.model.has_ref("crf")
-
     def predict(self, docs: Iterable[Doc]) -> List[Ints1d]:
-        """Best tag ids per doc: Viterbi under the CRF, otherwise the argmax per token.
+        """Best tag ids per doc (Viterbi's path under a CRF, the argmax per token under a softmax).
 
         The model reads each doc's visible view (`invisible.visible_view`): a token made only
         of invisible characters is not read and gets -1.
         """
         docs = list(docs)
-        if not self.model.get_ref("output_layer").has_dim("nO"):
+        tagging = self._tagging
+        if not tagging.is_initialized(self.model):
             raise ValueError(Errors.E109.format(name=self.name))
         views, keeps = _visible_views(docs)
         if not any(len(view) for view in views):
             # Handle cases where there are no tokens in any docs.
             tag_ids = [numpy.zeros(len(view), dtype="int64") for view in views]
         else:
-            tag_ids = self._predict_tags(views)
+            tag_ids = tagging.predict_tags(self.model, views)
         return [_spread(ids, keep, len(doc)) for ids, keep, doc in zip(tag_ids, keeps, docs)]
-
-    def _predict_tags(self, docs: List[Doc]) -> List[Ints1d]:
-        scores = [self.model.ops.to_numpy(s) for s in self.model.predict(docs)]
-        if not self.uses_crf:
-            return [doc_scores.argmax(axis=1) for doc_scores in scores]
-        crf, _ = crf_from_layer(self.model.get_ref("crf"), self.tags, requires_grad=False)
-        pieces, lengths = self._sequences(docs, scores)
-        emissions, seq_lengths = pad_sequences(pieces, 0.0)
-        with torch.no_grad():
-            best = crf.viterbi(torch.from_numpy(emissions), torch.from_numpy(seq_lengths)).numpy()
-        flat = numpy.concatenate([best[:n, i] for i, n in enumerate(seq_lengths)])
-        return numpy.split(flat, numpy.cumsum([len(doc) for doc in docs])[:-1])
-
-    def _sequences(self, docs: List[Doc], per_doc: List[numpy.ndarray]):
-        """Cut per-doc arrays into the same sentence/window sequences the BiLSTM reads."""
-        lengths = sequence_lengths(docs, self.model.get_ref("featurizer").attrs["window"])
-        flat = numpy.concatenate([a for a in per_doc if len(a)])
-        return numpy.split(flat, numpy.cumsum(lengths)[:-1]), lengths
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[Ints1d]) -> None:
         tags = self.tags
@@ -220,43 +218,25 @@ class BiLSTMEntityRecognizer(CheckedLoading, UsesTorchAverages, TrainablePipe):
         losses[self.name] += loss
         return losses
 
-    def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]):
-        """The loss and its gradient, for the scores of the examples' visible views."""
+    def get_loss(self, examples: Iterable[Example], scores) -> Tuple[float, Any]:
+        """The loss and its gradient, for the scores of the examples' visible views; the model
+        computes them (`ner.tagger.get_loss`)."""
         validate_examples(examples, "BiLSTMEntityRecognizer.get_loss")
         examples = list(examples)
         scheme = self.cfg["tag_scheme"]
+        tag_index = {tag: i for i, tag in enumerate(self.tags)}
         views, keeps = _visible_views([eg.predicted for eg in examples])
-        truths = []
+        gold = []
         for eg, keep in zip(examples, keeps):
             doc_truths = biluo_to_scheme(eg.get_aligned_ner(), scheme)
-            truths.append(doc_truths if keep is None else [doc_truths[i] for i in keep])
-        if self.uses_crf:
-            loss, d_scores = self._crf_loss(views, scores, truths)
-        else:
-            loss_func = SequenceCategoricalCrossentropy(names=self.tags, normalize=False)
-            d_scores, loss = loss_func(scores, truths)
-        if self.model.ops.xp.isnan(loss):
+            if keep is not None:
+                doc_truths = [doc_truths[i] for i in keep]
+            # -1: the gold tag is unknown (missing annotation, or a label the model lacks).
+            gold.append(numpy.asarray([tag_index.get(t, -1) if t else -1 for t in doc_truths], dtype="int64"))
+        loss, d_scores = self._tagging.get_loss(self.model, views, scores, gold)
+        if numpy.isnan(loss):
             raise ValueError(Errors.E910.format(name=self.name))
-        return float(loss), d_scores
-
-    def _crf_loss(self, docs: List[Doc], scores: List[Floats2d], truths) -> Tuple[float, List[Floats2d]]:
-        """Negative log-likelihood of the gold paths; unknown gold tags are marginalised."""
-        tag_index = {tag: i for i, tag in enumerate(self.tags)}
-        gold = [numpy.array([tag_index.get(t, -1) if t else -1 for t in doc_truths], dtype="int64") for doc_truths in truths]
-        numpy_scores = [self.model.ops.to_numpy(s) for s in scores]
-        score_pieces, lengths = self._sequences(docs, numpy_scores)
-        gold_pieces, _ = self._sequences(docs, gold)
-        emissions, seq_lengths = pad_sequences(score_pieces, 0.0)
-        gold_padded, _ = pad_sequences(gold_pieces, -1)
-        crf, send_gradients = crf_from_layer(self.model.get_ref("crf"), self.tags, requires_grad=True)
-        emissions_t = torch.from_numpy(emissions).requires_grad_()
-        loss = crf.nll(emissions_t, torch.from_numpy(seq_lengths), torch.from_numpy(gold_padded))
-        loss.backward()
-        send_gradients()
-        d_emissions = emissions_t.grad.numpy()
-        flat = numpy.concatenate([d_emissions[:n, i] for i, n in enumerate(seq_lengths)])
-        d_flat = numpy.split(flat, numpy.cumsum([len(doc) for doc in docs])[:-1])
-        return float(loss.item()), [self.model.ops.asarray2f(d) for d in d_flat]
+        return loss, d_scores
 
     def initialize(
         self,
@@ -287,6 +267,7 @@ class BiLSTMEntityRecognizer(CheckedLoading, UsesTorchAverages, TrainablePipe):
             label_sample.append(self.model.ops.asarray2f(one_hot))
         if not doc_sample:
             raise ValueError(Errors.E923.format(name=self.name))
+        self._tagging.set_tags(self.model, tags)
         self.model.initialize(X=doc_sample, Y=label_sample)
 
 

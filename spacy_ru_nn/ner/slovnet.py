@@ -188,10 +188,14 @@ class SlovnetEncoder(nn.Module):
     batch (`embed_words`) and gathered per position: two thirds of the encoder's arithmetic.
     """
 
-    def __init__(self, *, n_scores: int = 0, include_hidden: bool = True, trainable: bool = False) -> None:
+    def __init__(
+        self, *, pack: str = "slovnet_ner", n_scores: int = 0, include_hidden: bool = True, trainable: bool = False
+    ) -> None:
         super().__init__()
         if not (include_hidden or n_scores):
             raise ValueError("A slovnet encoder needs its hidden states, its tag scores or both")
+        # The pack `load_pack` reads at initialize: 'slovnet_ner' or 'slovnet_morph'.
+        self.pack = pack
         self.include_hidden = include_hidden
         self.trainable = trainable
         self.shape_embedding = nn.Embedding(len(SHAPES), SHAPE_WIDTH, padding_idx=0)
@@ -305,9 +309,11 @@ def slovnet_encoders(names: Sequence[str], outputs: str, trainable: bool) -> Lis
     for name in names:
         if name == "slovnet_ner":
             n_scores = len(NER_TAGS) if outputs != "hidden" else 0
-            encoder = SlovnetEncoder(n_scores=n_scores, include_hidden=outputs != "scores", trainable=trainable)
+            encoder = SlovnetEncoder(
+                pack=name, n_scores=n_scores, include_hidden=outputs != "scores", trainable=trainable
+            )
         else:
-            encoder = SlovnetEncoder(trainable=trainable)
+            encoder = SlovnetEncoder(pack=name, trainable=trainable)
         encoders.append(encoder)
     return encoders
 

@@ -1,4 +1,4 @@
-"""Doc -> integer and float feature arrays for the BiLSTM tagger (no parameters, no gradient).
+"""Doc -> integer and float feature arrays for the NER's token embedding (no parameters, no gradient).
 
 All per-token work is numpy over the whole batch; the only Python loop runs over the batch's
 *distinct* words that are not cached yet (characters and pymorphy analyses).
@@ -29,7 +29,6 @@ GRAMMEMES: Tuple[str, ...] = (
     "Slng", "Arch", "Litr", "Erro", "Dist",
     "LATN", "PNCT", "NUMB", "intg", "real", "ROMN", "UNKN",
 )  # fmt: skip
-
 
 
 @dataclass
@@ -174,7 +173,7 @@ def dequantize(codes: numpy.ndarray) -> numpy.ndarray:
     return codes.astype(numpy.float32) / numpy.float32(255)
 
 
-def build_lexicon(featurizer: Model, words: Sequence[str]) -> None:
+def build_lexicon(featurizer: "TokenFeaturizer", words: Sequence[str]) -> None:
     """Precompute the lexical features of `words` (the vector table's vocabulary) and store
     them in the featurizer, so that pymorphy3 runs only for words outside it.
 
@@ -187,7 +186,7 @@ def build_lexicon(featurizer: Model, words: Sequence[str]) -> None:
     words = sorted({word.lower() for word in words if len(word) > 1})
     if not words or not n_lexical_features(featurizer.attrs["use_morphology"], featurizer.attrs["gazetteer_sources"]):
         return
-    compute = _lexical_cache(featurizer).compute
+    compute = featurizer.lexical_cache().compute
     codes = numpy.stack([quantize(compute(word)) for word in words])
     table, index = numpy.unique(codes, axis=0, return_inverse=True)
     keys = numpy.fromiter((hash_string(word) for word in words), dtype=numpy.uint64, count=len(words))
@@ -198,17 +197,17 @@ def build_lexicon(featurizer: Model, words: Sequence[str]) -> None:
     featurizer.attrs["lexicon_table"] = table
 
 
-def lexical_features(model: Model, orths: numpy.ndarray, lowers: numpy.ndarray, strings) -> numpy.ndarray:
+def lexical_features(model: "TokenFeaturizer", orths: numpy.ndarray, lowers: numpy.ndarray, strings) -> numpy.ndarray:
     """Lexical features per distinct word: from the lexicon where it has the word, else computed."""
     keys = model.attrs["lexicon_keys"]
     if keys is None or not len(keys):
-        return _lexical_cache(model).lookup(orths, strings)
+        return model.lexical_cache().lookup(orths, strings)
     rows = numpy.searchsorted(keys, lowers).clip(max=len(keys) - 1)
     found = keys[rows] == lowers
     features = numpy.empty((len(orths), model.attrs["lexicon_table"].shape[1]), dtype=numpy.float32)
     features[found] = dequantize(model.attrs["lexicon_table"][model.attrs["lexicon_index"][rows[found]]])
     if not found.all():
-        features[~found] = _lexical_cache(model).lookup(orths[~found], strings)
+        features[~found] = model.lexical_cache().lookup(orths[~found], strings)
     return features
 
 
@@ -243,48 +242,77 @@ def sequence_lengths(docs: Sequence[Doc], window: int, by_sentence: bool = True)
     return numpy.asarray(lengths, dtype=numpy.int64)
 
 
-def TokenFeaturizer(
-    attrs: Sequence[str],
-    rows: Sequence[int],
-    *,
-    n_chars: int,
-    max_chars: int,
-    use_chars: bool,
-    use_morphology: bool,
-    gazetteers: Sequence[str] = (),
-    use_lexicon: bool = False,
-    use_shapes: bool = False,
-    window: int,
-) -> Model[List[Doc], TokenFeatures]:
-    """Featurize docs for the encoder. Gazetteer entries are read by `load_gazetteers` at
-    initialize and saved with the model, so a packaged pipeline needs no list on disk."""
-    if len(attrs) != len(rows):
-        raise ValueError(f"attrs ({len(attrs)}) and rows ({len(rows)}) must have the same length")
-    if window < 1:
-        raise ValueError(f"window must be a positive number of tokens, got {window}")
-    return Model(
-        "token_featurizer",
-        featurize_forward,
-        attrs={
-            "attr_ids": [intify_attr(a) for a in attrs],
-            "rows": list(rows),
-            "n_chars": n_chars,
-            "max_chars": max_chars,
-            "use_chars": use_chars,
-            "use_morphology": use_morphology,
-            "gazetteer_sources": list(gazetteers),
-            "use_lexicon": use_lexicon,
-            "gazetteer_entries": None,
-            "window": window,
-            "char_cache": WordCache(partial(char_ids, n_chars=n_chars, max_chars=max_chars)),
-            "use_shapes": use_shapes,
-            "shape_cache": WordCache(shape_id_array),
-            "lexical_cache": None,
-            "lexicon_keys": None,
-            "lexicon_index": None,
-            "lexicon_table": None,
-        },
-    )
+class TokenFeaturizer(Model[List[Doc], TokenFeatures]):
+    """Featurize docs for the token embedding. Gazetteer entries are read by `load_gazetteers`
+    at initialize and saved with the model, so a packaged pipeline needs no list on disk.
+
+    The settings and the data that must persist (gazetteer entries, the lexicon's arrays) are
+    attrs, which thinc saves. The per-word caches are plain attributes: they hold functions,
+    which thinc would silently leave out when saving, and a loaded model rebuilds them.
+    """
+
+    def __init__(
+        self,
+        attrs: Sequence[str],
+        rows: Sequence[int],
+        *,
+        n_chars: int,
+        max_chars: int,
+        use_chars: bool,
+        use_morphology: bool,
+        gazetteers: Sequence[str] = (),
+        use_lexicon: bool = False,
+        use_shapes: bool = False,
+        window: int,
+    ) -> None:
+        if len(attrs) != len(rows):
+            raise ValueError(f"attrs ({len(attrs)}) and rows ({len(rows)}) must have the same length")
+        if window < 1:
+            raise ValueError(f"window must be a positive number of tokens, got {window}")
+        super().__init__(
+            "token_featurizer",
+            featurize_forward,
+            attrs={
+                "attr_ids": [intify_attr(a) for a in attrs],
+                "rows": list(rows),
+                "n_chars": n_chars,
+                "max_chars": max_chars,
+                "use_chars": use_chars,
+                "use_morphology": use_morphology,
+                "gazetteer_sources": list(gazetteers),
+                "use_lexicon": use_lexicon,
+                "gazetteer_entries": None,
+                "window": window,
+                "use_shapes": use_shapes,
+                "lexicon_keys": None,
+                "lexicon_index": None,
+                "lexicon_table": None,
+            },
+        )
+        self.char_cache = WordCache(partial(char_ids, n_chars=n_chars, max_chars=max_chars))
+        self.shape_cache = WordCache(shape_id_array)
+        # The lexical cache and the gazetteer entries it was built from.
+        self._lexical: Optional[Tuple[Optional[List[List[str]]], WordCache]] = None
+
+    @property
+    def n_lexical(self) -> int:
+        """Columns of the lexical features: grammemes, then one flag per gazetteer."""
+        return n_lexical_features(self.attrs["use_morphology"], self.attrs["gazetteer_sources"])
+
+    def lexical_cache(self) -> WordCache:
+        """The per-word cache of lexical features, rebuilt whenever the gazetteer entries were
+        replaced (initialize, loading)."""
+        entries = self.attrs["gazetteer_entries"]
+        if self._lexical is not None and self._lexical[0] is entries:
+            return self._lexical[1]
+        if entries is None and self.attrs["gazetteer_sources"]:
+            raise ValueError(
+                f"The gazetteers {self.attrs['gazetteer_sources']} have not been read: "
+                "initialize the pipeline (nlp.initialize) before using it"
+            )
+        cache = WordCache(LexicalFeatures(self.attrs["use_morphology"], entries or []))
+        self._lexical = (entries, cache)
+        return cache
 
 
 def load_gazetteers(featurizer: Model) -> None:
@@ -297,25 +325,8 @@ def n_lexical_features(use_morphology: bool, gazetteers: Sequence[str]) -> int:
     return len(GRAMMEMES) * use_morphology + len(gazetteers)
 
 
-def _lexical_cache(model: Model) -> WordCache:
-    """The per-word cache, rebuilt whenever the gazetteer entries were replaced (init, load)."""
-    entries = model.attrs["gazetteer_entries"]
-    cached = model.attrs["lexical_cache"]
-    if cached is not None and cached[0] is entries:
-        return cached[1]
-    if entries is None and model.attrs["gazetteer_sources"]:
-        raise ValueError(
-            f"The gazetteers {model.attrs['gazetteer_sources']} have not been read: "
-            "initialize the pipeline (nlp.initialize) before using it"
-        )
-    cache = WordCache(LexicalFeatures(model.attrs["use_morphology"], entries or []))
-    # A tuple holding a cache is not serializable: thinc skips it when saving.
-    model.attrs["lexical_cache"] = (entries, cache)
-    return cache
-
-
 def featurize_forward(
-    model: Model[List[Doc], TokenFeatures], docs: List[Doc], is_train: bool
+    model: TokenFeaturizer, docs: List[Doc], is_train: bool
 ) -> Tuple[TokenFeatures, Callable]:
     attr_ids: List[int] = model.attrs["attr_ids"]
     rows: List[int] = model.attrs["rows"]
@@ -344,16 +355,16 @@ def featurize_forward(
     strings = docs[0].vocab.strings if docs else None
     if model.attrs["use_chars"]:
         if len(words):
-            char_features = model.attrs["char_cache"].lookup(orths, strings)
+            char_features = model.char_cache.lookup(orths, strings)
         else:
             char_features = numpy.zeros((0, model.attrs["max_chars"]), dtype=numpy.int64)
     shape_ids = None
     if model.attrs["use_shapes"]:
         if len(words):
-            shape_ids = model.attrs["shape_cache"].lookup(orths, strings)
+            shape_ids = model.shape_cache.lookup(orths, strings)
         else:
             shape_ids = numpy.zeros((0,), dtype=numpy.int64)
-    n_lexical = n_lexical_features(model.attrs["use_morphology"], model.attrs["gazetteer_sources"])
+    n_lexical = model.n_lexical
     if n_lexical:
         if len(words):
             morph = lexical_features(model, orths, lowers, strings)
