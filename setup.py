@@ -60,9 +60,9 @@ setup(
         "spacy_architectures": [
             "spacy-ru-nn.BiLSTMTagger.v1 = spacy_ru_nn.architectures:build_bilstm_tagger_v1",
             "spacy-ru-nn.BiLSTMTagger.v2 = spacy_ru_nn.architectures:build_bilstm_tagger_v2",
-            "spacy-ru-nn.BoWPerceptron.v1 = spacy_ru_nn.architectures:build_bow_perceptron_v1",
-            "spacy-ru-nn.BoWPerceptron.v2 = spacy_ru_nn.architectures:build_bow_perceptron_v2",
-            "spacy-ru-nn.BiLSTMClassifier.v1 = spacy_ru_nn.architectures:build_bilstm_classifier_v1",
+            "spacy-ru-nn.BoWPerceptron.v1 = spacy_ru_nn.legacy.textcat.architectures:build_bow_perceptron_v1",
+            "spacy-ru-nn.BoWPerceptron.v2 = spacy_ru_nn.legacy.textcat.architectures:build_bow_perceptron_v2",
+            "spacy-ru-nn.BiLSTMClassifier.v1 = spacy_ru_nn.legacy.textcat.architectures:build_bilstm_classifier_v1",
         ],
         "spacy_tokenizers": [
             "spacy-ru-nn.RazdelTokenizer.v1 = spacy_ru_nn.tokenizer:create_razdel_tokenizer",

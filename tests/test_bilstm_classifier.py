@@ -9,7 +9,7 @@ from spacy.training import Example
 from thinc.api import fix_random_seed
 
 from conftest import HAM, SPAM
-from spacy_ru_nn.layers.bilstm_classifier import POOLINGS, BiLSTMClassifier
+from spacy_ru_nn.legacy.textcat.bilstm_classifier import POOLINGS, BiLSTMClassifier
 
 # Lengths from 1 to 15 tokens, a whitespace-only doc and an empty one: plenty of padding.
 MIXED = ["ok", "Call 0800 now", "", "   ", *SPAM[:2], HAM[3], "a  b\n\nc"]

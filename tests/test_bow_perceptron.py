@@ -9,8 +9,8 @@ from spacy.lang.en import English
 from thinc.api import fix_random_seed
 
 from conftest import HAM, SPAM
-from spacy_ru_nn.layers.bow import BoWPerceptron
-from spacy_ru_nn.layers.ngrams import KeyTable, LexemeColumns, bag_of_ngrams
+from spacy_ru_nn.legacy.textcat.bow import BoWPerceptron
+from spacy_ru_nn.legacy.textcat.ngrams import KeyTable, LexemeColumns, bag_of_ngrams
 from spacy_ru_nn.torch_glue import torch_module
 from test_textcat import SMALL_MODEL, make_examples, train_nlp
 
@@ -185,7 +185,7 @@ def test_char_ngrams_of_a_word_are_computed_once(monkeypatch):
 
 
 def test_word_cache_starts_over_when_full(monkeypatch):
-    import spacy_ru_nn.layers.bow as bow
+    import spacy_ru_nn.legacy.textcat.bow as bow
 
     nlp = train_nlp(model=CHARS, steps=5)
     texts = SPAM + HAM
@@ -273,7 +273,7 @@ def test_lexeme_table_is_not_saved_copied_or_kept_for_another_vocab(monkeypatch)
     import copy
     import pickle
 
-    import spacy_ru_nn.layers.ngrams as ngrams
+    import spacy_ru_nn.legacy.textcat.ngrams as ngrams
 
     nlp = English()
     featurizer = bag_of_ngrams((1, 2), True, ["SHAPE"])

@@ -7,7 +7,7 @@ import torch
 from thinc.api import fix_random_seed
 
 from conftest import RU_SENTENCES, TINY_NER_MODEL, make_ner_examples
-from spacy_ru_nn.layers.bilstm_classifier import POOLINGS, BiLSTMClassifier
+from spacy_ru_nn.legacy.textcat.bilstm_classifier import POOLINGS, BiLSTMClassifier
 from spacy_ru_nn.layers.crf import CRF, allowed_transitions
 from spacy_ru_nn.tag_schemes import tag_names
 

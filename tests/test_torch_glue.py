@@ -8,7 +8,7 @@ from spacy.training import Example
 from thinc.api import Adam
 
 from conftest import HAM, SMALL_TEXTCAT_MODEL, SPAM
-from spacy_ru_nn.layers.bow import BoWPerceptron
+from spacy_ru_nn.legacy.textcat.bow import BoWPerceptron
 from spacy_ru_nn.torch_glue import (
     is_built,
     module_deserializer,

@@ -21,7 +21,7 @@ from thinc.types import Floats2d
 
 from ..about import __version__
 from ..torch_glue import UsesTorchAverages, is_built, set_torch_dropout_rate
-from ..layers.resize import forget_resized_torch_params, resize_classifier_output
+from ..layers.resize import forget_resized_torch_params
 from ..scorers import decide
 from .compat import VERSION_KEY, CheckedLoading
 
@@ -123,9 +123,6 @@ class BoWTextCategorizer(CheckedLoading, UsesTorchAverages, TextCategorizer):
             raise ValueError(f"threshold must be within [0, 1], got {threshold}")
         if any(not weight > 0 for weight in class_weights.values()):
             raise ValueError(f"class_weights must be positive, got {dict(class_weights)}")
-        # A new label grows the output layer of a trained model (spaCy's add_label calls
-        # the model's resize_output) instead of being refused.
-        model.attrs.setdefault("resize_output", resize_classifier_output)
         super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
         self.class_weights = dict(class_weights)
         # The version that wrote the component is saved with it: loading refuses newer ones.
