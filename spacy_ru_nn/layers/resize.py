@@ -8,11 +8,10 @@ order may change), and the new rows start at zero, as spaCy's own resizable laye
 """
 from typing import Dict, Sequence
 
-from thinc.api import Model, Optimizer
+from thinc.api import Model
 from thinc.types import Floats1d, FloatsXd
 
 from ..compat import replace_layer
-from ..torch_glue import built_modules
 
 
 def grow_tagger_output(model: Model, old_tags: Sequence[str], new_tags: Sequence[str]) -> None:
@@ -65,19 +64,4 @@ def _replace_layer(model: Model, ref: str, new: Model) -> None:
     model.set_ref(ref, new)
 
 
-def forget_resized_torch_params(model: Model, sgd: Optimizer) -> None:
-    """Drop the optimizer's moments and averages of torch parameters whose size changed.
-
-    thinc's optimizer keeps Adam moments and weight averages per `(shim.id, name)`; once a
-    label has grown an output layer in place, the old entries no longer fit the parameter.
-    """
-    tables: Sequence[Dict] = [sgd.mom1, sgd.mom2, sgd.averages or {}]
-    for shim, module in built_modules(model):
-        for name, param in module.named_parameters():
-            key = (shim.id, name)
-            for table in tables:
-                if key in table and table[key].size != param.numel():
-                    del table[key]
-
-
-__all__ = ["forget_resized_torch_params", "grow_tagger_output"]
+__all__ = ["grow_tagger_output"]
