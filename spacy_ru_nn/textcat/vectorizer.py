@@ -54,6 +54,9 @@ FIT_BATCH_SIZE = 1000
 # Featurization always runs on CPU: it starts from Doc arrays, which live in numpy.
 _numpy_ops = NumpyOps()
 
+# uint64 keys -> int64 feature ids, -1 for keys outside the vocabulary.
+FeatureIds = Callable[[numpy.ndarray], numpy.ndarray]
+
 
 @dataclass
 class WordBags:
@@ -93,10 +96,6 @@ class NgramFeatures:
     offsets: numpy.ndarray
     weights: numpy.ndarray
     words: Optional[WordBags] = None
-
-    @property
-    def n_docs(self) -> int:
-        return len(self.offsets)
 
 
 class NgramVectorizer(Model[List[Doc], NgramFeatures]):
@@ -309,15 +308,14 @@ class FittedTables:
         self.state = tuple(attrs[name] for name in STATE)
         vocab, idf, char_vocab, char_idf = self.state
         hashed = vectorizer.hashed
-        # uint64 keys -> int64 feature ids, -1 for keys outside the vocabulary.
-        self.to_ids = _bucket_ids(vectorizer.get_dim("nO")) if hashed else _lookup_ids(vocab)
+        self.to_ids: FeatureIds = BucketIds(vectorizer.get_dim("nO")) if hashed else VocabularyIds(vocab)
         self.idf = None if idf is None else numpy.asarray(idf, dtype="float64")
         self.words: Optional[WordNgrams] = None
         if attrs["char_ngram_range"] is not None:
             n_char_features = vectorizer.get_dim("nC")
             self.words = WordNgrams(
                 tuple(attrs["char_ngram_range"]),  # type: ignore[arg-type]
-                _bucket_ids(n_char_features) if hashed else _lookup_ids(char_vocab),
+                BucketIds(n_char_features) if hashed else VocabularyIds(char_vocab),
                 n_char_features,
                 None if char_idf is None else numpy.asarray(char_idf, dtype="float64"),
                 binary=attrs["weighting"] == "binary",
@@ -334,7 +332,7 @@ class WordNgrams:
     def __init__(
         self,
         ngram_range: Tuple[int, int],
-        to_ids: Callable[[numpy.ndarray], numpy.ndarray],
+        to_ids: FeatureIds,
         n_features: int,
         idf: Optional[numpy.ndarray],
         binary: bool,
@@ -425,20 +423,24 @@ def char_ngram_keys(
     return numpy.asarray(keys, dtype="uint64"), counts
 
 
-def _bucket_ids(n_buckets: int) -> Callable[[numpy.ndarray], numpy.ndarray]:
-    def to_ids(keys: numpy.ndarray) -> numpy.ndarray:
-        return (keys % numpy.uint64(n_buckets)).astype("int64")
+class BucketIds:
+    """uint64 keys -> int64 hash buckets."""
 
-    return to_ids
+    def __init__(self, n_buckets: int) -> None:
+        self.n_buckets = numpy.uint64(n_buckets)
+
+    def __call__(self, keys: numpy.ndarray) -> numpy.ndarray:
+        return (keys % self.n_buckets).astype("int64")
 
 
-def _lookup_ids(vocab: numpy.ndarray) -> Callable[[numpy.ndarray], numpy.ndarray]:
-    table = KeyTable(numpy.asarray(vocab, dtype="int64"))
+class VocabularyIds:
+    """uint64 keys -> int64 positions in a vocabulary of int64 keys, -1 outside it."""
 
-    def to_ids(keys: numpy.ndarray) -> numpy.ndarray:
-        return table(keys.view("int64"))
+    def __init__(self, vocab: numpy.ndarray) -> None:
+        self.table = KeyTable(numpy.asarray(vocab, dtype="int64"))
 
-    return to_ids
+    def __call__(self, keys: numpy.ndarray) -> numpy.ndarray:
+        return self.table(keys.view("int64"))
 
 
 def _distinct_per_doc(doc_ids: numpy.ndarray, keys: numpy.ndarray) -> numpy.ndarray:
