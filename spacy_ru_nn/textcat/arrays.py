@@ -1,5 +1,7 @@
-"""Vectorized numpy helpers of the text classifiers' featurizers: an int64 key table, growing
-arrays, per-key caches, counting pairs and ragged gathers."""
+"""Vectorized numpy helpers of the text classifiers' featurizers.
+
+An int64 key table, growing arrays, per-key caches, counting pairs and ragged gathers.
+"""
 from typing import Callable, Optional, Tuple
 
 import numpy

@@ -1,5 +1,8 @@
-"""The BiLSTM classifier as torch modules: its token embedding (hashed token attributes ->
-one vector per token) and the classifier (token vectors -> BiLSTM -> pooling -> logits)."""
+"""The BiLSTM classifier's torch modules: the token embedding and the classifier.
+
+`TokenEmbedding`: hashed token attributes -> one vector per token; `BiLSTMClassifier`: token
+vectors -> BiLSTM -> pooling -> logits. Pure torch.
+"""
 from typing import Any, Dict, Optional, Sequence, Tuple, cast
 
 import torch

@@ -1,5 +1,4 @@
-"""`nn_textcat`: exclusive text classes from a classifier in PyTorch, a bag-of-n-grams
-perceptron by default.
+"""The `nn_textcat` factory and component: exclusive text classes from a torch classifier.
 
 The component is spaCy's `TextCategorizer` with four changes that the models need:
 `initialize` fits on the whole training set (vocabulary and idf are data, not shapes),

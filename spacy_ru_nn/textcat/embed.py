@@ -1,5 +1,6 @@
-"""`spacy-ru-nn.TokenEmbed.v1`'s layer: docs -> one vector per token read, from hashed token
-attributes and optionally the pipeline's static vectors.
+"""`spacy-ru-nn.TokenEmbed.v1`'s layer: docs -> one vector per token read.
+
+The vectors come from hashed token attributes and optionally the pipeline's static vectors.
 
 A doc is read without its whitespace tokens (nor tokens made only of invisible characters),
 and at most `max_tokens` of them; the layer's output has one row per token read, as

@@ -4,7 +4,7 @@ A classifier is two layers: a featurizer sublayer from the config (the n-gram ve
 token embed), then a torch head built at initialize, once the labels and the featurizer's
 width are known, whose logits become one probability column per label: a sigmoid over one
 logit for two labels, a softmax over one logit per label otherwise. The head's wrapper exists
-from the start, so a trained pipeline loads without `init` (spaCy #8319); its module is
+from the start, so a trained pipeline loads without running `init`; its module is
 rebuilt from the config saved with the weights (`torch_glue.serialize_module`).
 
 Besides predicting, the component asks the model to grow its labels (`resize_labels`,

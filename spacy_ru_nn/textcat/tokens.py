@@ -1,6 +1,7 @@
-"""How the text classifiers' featurizers read a batch's tokens: token attributes as
-`Doc.to_array` gives them, each word without its invisible characters, and lexeme attributes
-looked up once per distinct word.
+"""How the text classifiers' featurizers read a batch's tokens.
+
+Token attributes as `Doc.to_array` gives them, each word without its invisible characters,
+and lexeme attributes looked up once per distinct word.
 
 Every word is read without its invisible characters (`invisible.py`), and a word made only of
 them as whitespace, which the featurizers skip: `visible_lexeme` is applied once per distinct

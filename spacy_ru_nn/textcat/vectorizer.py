@@ -1,5 +1,6 @@
-"""`spacy-ru-nn.NgramVectorizer.v1`'s layer: docs -> weighted bags of n-gram feature ids, the
-inputs of an EmbeddingBag first layer.
+"""`spacy-ru-nn.NgramVectorizer.v1`'s layer: docs -> weighted bags of n-gram feature ids.
+
+The bags are the inputs of an EmbeddingBag first layer.
 
 The steps, in the order data flows through them:
 

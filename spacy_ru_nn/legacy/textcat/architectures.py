@@ -1,5 +1,6 @@
-"""The legacy text classifier builders: `spacy-ru-nn.BoWPerceptron.v1`/`.v2` and
-`spacy-ru-nn.BiLSTMClassifier.v1`, registered here and through their entry points.
+"""The legacy text classifier builders, registered here and through their entry points.
+
+`spacy-ru-nn.BoWPerceptron.v1`/`.v2` and `spacy-ru-nn.BiLSTMClassifier.v1`.
 
 Each model carries its own `resize_output`, as spaCy's own resizable models do, so that a
 label added to a loaded pipeline grows its output layer as it did.
