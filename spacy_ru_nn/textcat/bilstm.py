@@ -8,6 +8,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, cast
 import torch
 from torch import nn
 
+from ..layers.torch_modules import BiLSTM
 from .mlp import grown_linear
 
 POOLINGS = ("last", "mean", "max", "attention")
@@ -73,46 +74,11 @@ class TokenEmbedding(nn.Module):
         }
 
 
-class BiLSTM(nn.Module):
-    """Stacked bidirectional LSTM over right-padded, time-major batches.
-
-    Each direction is a unidirectional `nn.LSTM` over a dense padded tensor; the backward
-    direction reads every sequence reversed within its own length, so padding always comes
-    after the real tokens and never leaks into them. On CPU this is faster than
-    `nn.LSTM(bidirectional=True)` over a PackedSequence, which spends its time copying.
-    """
-
-    def __init__(self, n_inputs: int, width: int, depth: int, dropout: float = 0.0) -> None:
-        super().__init__()
-        sizes = [n_inputs] + [width] * (depth - 1)
-        self.forward_layers = nn.ModuleList(nn.LSTM(size, width // 2) for size in sizes)
-        self.backward_layers = nn.ModuleList(nn.LSTM(size, width // 2) for size in sizes)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, padded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """padded (max_len, n_seqs, n_inputs) and each sequence's length -> (max_len, n_seqs, width)."""
-        max_len = padded.shape[0]
-        steps = torch.arange(max_len, device=padded.device).unsqueeze(1)
-        lengths = lengths.to(padded.device).unsqueeze(0)
-        # Position t of a sequence of length L maps to L-1-t; padding maps to itself.
-        reverse = torch.where(steps < lengths, lengths - 1 - steps, steps)
-        hidden = padded
-        for i, (fwd, bwd) in enumerate(zip(self.forward_layers, self.backward_layers)):
-            if i:
-                hidden = self.dropout(hidden)
-            index = reverse.unsqueeze(2).expand(-1, -1, hidden.shape[2])
-            left_to_right, _ = fwd(hidden)
-            right_to_left, _ = bwd(hidden.gather(0, index))
-            index = reverse.unsqueeze(2).expand(-1, -1, right_to_left.shape[2])
-            hidden = torch.cat([left_to_right, right_to_left.gather(0, index)], dim=2)
-        return hidden
-
-
 class BiLSTMClassifier(nn.Module):
     """Token vectors -> BiLSTM -> one pooling over each doc's tokens -> logits.
 
     Tokens arrive flat (doc after doc) with the docs' lengths; the module pads them itself.
-    The poolings:
+    Token vectors of another width than the BiLSTM's are projected to it first. The poolings:
 
     - ``"last"``: the forward direction's state at the last token and the backward
       direction's state at the first (each direction's summary of the whole message);
@@ -131,7 +97,8 @@ class BiLSTMClassifier(nn.Module):
         check_classifier_settings(width=width, depth=depth, pooling=pooling)
         self.n_inputs = n_inputs
         self.pooling = pooling
-        self.lstm = BiLSTM(n_inputs, width, depth, dropout)
+        self.project = nn.Linear(n_inputs, width) if n_inputs != width else None
+        self.lstm = BiLSTM(width, depth, dropout)
         self.dropout = nn.Dropout(dropout)
         if pooling == "attention":
             self.attention_hidden: Optional[nn.Linear] = nn.Linear(width, width)
@@ -157,10 +124,12 @@ class BiLSTMClassifier(nn.Module):
             weights = pooled.new_zeros((0, n_docs)) if self.pooling == "attention" else None
             return pooled, weights
         device = tokens.device
+        if self.project is not None:
+            tokens = self.project(tokens)
         doc_index = torch.repeat_interleave(torch.arange(n_docs, device=device), lengths)
         starts = torch.cumsum(lengths, 0) - lengths
         positions = torch.arange(tokens.shape[0], device=device) - starts[doc_index]
-        padded = tokens.new_zeros((max_len, n_docs, tokens.shape[1]))
+        padded = tokens.new_zeros((max_len, n_docs, width))
         padded = padded.index_put((positions, doc_index), tokens)
         hidden = self.dropout(self.lstm(padded, lengths))
         mask = torch.arange(max_len, device=device).unsqueeze(1) < lengths.unsqueeze(0)
@@ -211,4 +180,4 @@ class BiLSTMClassifier(nn.Module):
         }
 
 
-__all__ = ["BiLSTM", "BiLSTMClassifier", "POOLINGS", "TokenEmbedding", "check_classifier_settings", "check_embedding_settings"]
+__all__ = ["BiLSTMClassifier", "POOLINGS", "TokenEmbedding", "check_classifier_settings", "check_embedding_settings"]
