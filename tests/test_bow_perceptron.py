@@ -198,9 +198,9 @@ def test_char_ngrams_of_a_word_are_computed_once(monkeypatch):
     first = layer.predict([nlp.make_doc("call now call")]).words
     second = layer.predict([nlp.make_doc("call now call")]).words
     assert asked == [2]  # "call" and "now", once
-    assert all(numpy.array_equal(getattr(first, k), getattr(second, k)) for k in vars(first))
+    assert all(numpy.array_equal(a, b) for a, b in zip(first.bags(), second.bags()))
     assert first.token_words.tolist() == [0, 1, 0]
-    assert first.offsets.tolist()[0] == 0 and len(first.offsets) == 2
+    assert first.bags()[1].tolist()[0] == 0 and len(first.bags()[1]) == 2
 
 
 def test_word_cache_starts_over_when_full(monkeypatch):
@@ -214,6 +214,33 @@ def test_word_cache_starts_over_when_full(monkeypatch):
     words.clear()
     assert [nlp(text).cats for text in texts] == expected
     assert len(words) <= 12 + max(len(nlp.make_doc(t)) for t in texts)
+
+
+def test_word_vectors_are_computed_once_across_batches_until_the_weights_change():
+    """At inference a word's character n-gram vector is summed in the first batch it occurs in
+    and reused after; a training step or use_params makes every word's be summed again."""
+    from thinc.api import Adam
+
+    nlp = train_nlp(model=CHARS, steps=2)
+    module = module_of(nlp)
+    summed = []
+    real = module.embed_words
+    module.embed_words = lambda ids, offsets, weights: summed.append(len(offsets)) or real(ids, offsets, weights)
+    nlp("call now")
+    nlp("now call later")
+    assert summed == [2, 1]  # "call", "now"; then "later" only
+    expected = nlp("call later").cats
+    optimizer = Adam(0.05, use_averages=True)
+    nlp.update(make_examples(nlp), sgd=optimizer)
+    summed.clear()
+    nlp("call later")
+    assert summed == [2]
+    with nlp.use_params(optimizer.averages):
+        summed.clear()
+        nlp("call later")
+        assert summed == [2]
+    summed.clear()
+    assert nlp("call later").cats != expected and summed == [2]
 
 
 def test_char_part_is_normalized_per_doc():
@@ -335,7 +362,8 @@ def test_vectorizer_state_round_trips_before_and_after_initialize(settings, tmp_
             assert numpy.array_equal(getattr(got, name), getattr(expected, name)), name
         assert (got.words is None) == (expected.words is None)
         if got.words is not None:
-            assert all(numpy.array_equal(getattr(got.words, k), getattr(expected.words, k)) for k in vars(got.words))
+            assert all(numpy.array_equal(a, b) for a, b in zip(got.words.bags(), expected.words.bags()))
+            assert numpy.array_equal(got.words.token_weights, expected.words.token_weights)
 
 
 def test_caches_follow_the_state_they_were_built_from():
@@ -353,7 +381,7 @@ def test_caches_follow_the_state_they_were_built_from():
     after, expected = first.predict(docs), second.predict(docs)
     assert not numpy.array_equal(before.weights, after.weights)
     assert numpy.array_equal(after.weights, expected.weights)
-    assert numpy.array_equal(after.words.weights, expected.words.weights)
+    assert numpy.array_equal(after.words.bags()[2], expected.words.bags()[2])
     # Fitting again replaces them too, vocabulary and sizes included.
     words = vectorizer(char_ngram_range=[2, 3])
     words.initialize(X=docs[:4])
@@ -362,7 +390,7 @@ def test_caches_follow_the_state_they_were_built_from():
     fresh = vectorizer(char_ngram_range=[2, 3])
     fresh.initialize(X=docs)
     got, want = words.predict(docs), fresh.predict(docs)
-    assert numpy.array_equal(got.ids, want.ids) and numpy.array_equal(got.words.ids, want.words.ids)
+    assert numpy.array_equal(got.ids, want.ids) and numpy.array_equal(got.words.bags()[0], want.words.bags()[0])
 
 
 def test_prediction_leaves_training_mode_to_updates():

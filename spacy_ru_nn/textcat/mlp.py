@@ -1,8 +1,10 @@
 """The bag-of-words perceptron as a torch module: weighted bags of feature ids -> logits."""
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 from torch import nn
+
+from ..compat import tensor_version
 
 ACTIVATIONS = ("relu", "tanh")
 INITS = ("default", "zeros")
@@ -29,8 +31,10 @@ class SparseMLP(nn.Module):
     depth 0 the `EmbeddingBag` straight to the logits. A sum-mode `EmbeddingBag` with
     `per_sample_weights` *is* the first `Linear` layer applied to the sparse weighted count
     vector, without ever materializing that vector. Character n-gram features have a table
-    of their own: one `EmbeddingBag` sums each word's n-grams into the word's vector, a second
-    sums each doc's word vectors into the doc's part of the first layer.
+    of their own: one `EmbeddingBag` sums each word's n-grams into the word's vector
+    (`embed_words`), a second sums each doc's word vectors into the doc's part of the first
+    layer. At inference the word vectors can come from `word_vectors`, which keeps them from
+    batch to batch.
     """
 
     def __init__(
@@ -60,6 +64,8 @@ class SparseMLP(nn.Module):
         self.activation = nn.ReLU() if activation == "relu" else nn.Tanh()
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(hidden_width, n_logits) if depth else None
+        # Inference only, never saved: the word vectors computed so far.
+        self.word_vectors = WordVectorCache()
         self.reset_parameters(init)
 
     def reset_parameters(self, init: str) -> None:
@@ -87,34 +93,44 @@ class SparseMLP(nn.Module):
             "n_char_features": self.n_char_features,
         }
 
+    def embed_words(self, word_ids: torch.Tensor, word_offsets: torch.Tensor, word_weights: torch.Tensor) -> torch.Tensor:
+        """Each word's character n-gram vector, from its bag of n-gram ids (int64), where each
+        word's ids start (int64) and their weights (float): (n_words, first layer width)."""
+        if self.char_embed is None:
+            raise ValueError("This model reads no character n-grams.")
+        return self.char_embed(word_ids, word_offsets, per_sample_weights=word_weights)
+
     def forward(
         self,
         ids: torch.Tensor,
         offsets: torch.Tensor,
         weights: torch.Tensor,
-        word_ids: Optional[torch.Tensor] = None,
-        word_offsets: Optional[torch.Tensor] = None,
-        word_weights: Optional[torch.Tensor] = None,
         token_words: Optional[torch.Tensor] = None,
         token_offsets: Optional[torch.Tensor] = None,
         token_weights: Optional[torch.Tensor] = None,
+        word_ids: Optional[torch.Tensor] = None,
+        word_offsets: Optional[torch.Tensor] = None,
+        word_weights: Optional[torch.Tensor] = None,
+        word_vectors: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """Logits of shape (n_docs, n_logits).
 
         ids, offsets, weights: each doc's bag of feature ids (int64, int64, float).
-        word_ids, word_offsets, word_weights: with character n-grams, each word's bag of
-            character n-gram ids.
         token_words, token_offsets, token_weights: with character n-grams, each doc's bag of
-            words (rows of the words' bags).
+            words (positions among the batch's words).
+        word_ids, word_offsets, word_weights: the batch's words' bags of character n-gram ids,
+            for `embed_words`;
+        word_vectors: or their vectors, computed beforehand.
         """
         hidden = self.embed(ids, offsets, per_sample_weights=weights) + self.embed_bias
         if self.char_embed is not None:
             if token_words is None or token_offsets is None:
                 raise ValueError("This model reads character n-grams: the features need their words' bags.")
             if len(token_words):
-                words = self.char_embed(word_ids, word_offsets, per_sample_weights=word_weights)
+                if word_vectors is None:
+                    word_vectors = self.embed_words(word_ids, word_offsets, word_weights)  # type: ignore[arg-type]
                 hidden = hidden + nn.functional.embedding_bag(
-                    token_words, words, token_offsets, mode="sum", per_sample_weights=token_weights
+                    token_words, word_vectors, token_offsets, mode="sum", per_sample_weights=token_weights
                 )
         if self.output is None:
             return hidden
@@ -146,6 +162,57 @@ class SparseMLP(nn.Module):
         self.n_logits = n_logits
 
 
+class WordVectorCache:
+    """The character n-gram vector of each word read at inference, kept from batch to batch so
+    that a word's n-grams are summed once, not in every batch it occurs in.
+
+    Words are rows of the featurizer's table of words (`source`, which it replaces when it
+    starts over). The vectors are valid while the n-gram table's weights are unchanged: a
+    training step (which accumulates, then zeroes, their gradient), loading weights or
+    `use_params` (which write into them), a resize (which replaces them) or a move to another
+    device changes their version, identity or device, and the cache starts over.
+    """
+
+    def __init__(self) -> None:
+        self._clear(None)
+
+    def _clear(self, key: Optional[Tuple[Any, ...]]) -> None:
+        self.key = key
+        self.vectors: Optional[torch.Tensor] = None
+        self.known: Optional[torch.Tensor] = None
+
+    def lookup(
+        self,
+        table: nn.EmbeddingBag,
+        source: object,
+        rows: torch.Tensor,
+        n_rows: int,
+        compute: Callable[[torch.Tensor], torch.Tensor],
+    ) -> torch.Tensor:
+        """The vectors of the words at `rows` (int64, each below `n_rows`), computing those
+        not kept yet with `compute(positions)` (positions in `rows`) under `torch.no_grad()`."""
+        weight = table.weight
+        grad_version = None if weight.grad is None else tensor_version(weight.grad)
+        key = (source, weight, tensor_version(weight), grad_version, weight.device)
+        if self.key is None or self.key[0] is not source or self.key[1] is not weight or self.key[2:] != key[2:]:
+            self._clear(key)
+        if self.vectors is None or self.known is None or len(self.known) < n_rows:
+            capacity = max(n_rows, 2 * (0 if self.known is None else len(self.known)), 64)
+            vectors = weight.new_zeros((capacity, weight.shape[1]))
+            known = torch.zeros(capacity, dtype=torch.bool, device=weight.device)
+            if self.vectors is not None and self.known is not None:
+                vectors[: len(self.vectors)] = self.vectors
+                known[: len(self.known)] = self.known
+            self.vectors, self.known = vectors, known
+        known = self.known[rows]
+        if not bool(known.all()):
+            missing = torch.nonzero(~known).squeeze(1)
+            with torch.no_grad():
+                self.vectors[rows[missing]] = compute(missing)
+            self.known[rows[missing]] = True
+        return self.vectors[rows]
+
+
 def grown(weight: torch.Tensor, n_logits: int, axis: int) -> torch.Tensor:
     """`weight` with its logits' axis grown to n_logits, the trained entries kept and the new
     ones zero. Two labels share one logit under a sigmoid (p = sigmoid(z) for the second);
@@ -170,4 +237,4 @@ def grown_linear(layer: nn.Linear, n_logits: int) -> nn.Linear:
     return larger
 
 
-__all__ = ["SparseMLP", "check_mlp_settings", "grown", "grown_linear"]
+__all__ = ["SparseMLP", "WordVectorCache", "check_mlp_settings", "grown", "grown_linear"]

@@ -164,23 +164,32 @@ def install_head(model: Model, module: torch.nn.Module, n_labels: int) -> None:
 
 
 def convert_features(model: Model, features: NgramFeatures, is_train: bool) -> Tuple[ArgsKwargs, Callable[[Any], List]]:
-    """The vectorizer's bags as `SparseMLP` arguments. Integer features have no gradient to
-    pass back."""
+    """The vectorizer's bags as `SparseMLP` arguments. In training the words' n-gram bags go
+    along; at inference their vectors come from the module's `word_vectors`, which computes
+    each word's once. Integer features have no gradient to pass back."""
     # shim.device walks the module's parameters: ask once.
     device = cast(PyTorchShim, model.shims[0]).device
-    args = tuple(xp2torch(array, device=device) for array in (features.ids, features.offsets, features.weights))
+
+    def tensors(*arrays: Any) -> Tuple[torch.Tensor, ...]:
+        return tuple(xp2torch(array, device=device) for array in arrays)
+
+    args = tensors(features.ids, features.offsets, features.weights)
     kwargs = {}
-    if features.words is not None:
-        words = features.words
-        arrays = {
-            "word_ids": words.ids,
-            "word_offsets": words.offsets,
-            "word_weights": words.weights,
-            "token_words": words.token_words,
-            "token_offsets": words.token_offsets,
-            "token_weights": words.token_weights,
-        }
-        kwargs = {name: xp2torch(array, device=device) for name, array in arrays.items()}
+    module = cast(SparseMLP, torch_module(model))
+    words = features.words
+    if words is not None and module.char_embed is not None:
+        names = ("token_words", "token_offsets", "token_weights")
+        kwargs = dict(zip(names, tensors(words.token_words, words.token_offsets, words.token_weights)))
+        if is_train:
+            kwargs.update(zip(("word_ids", "word_offsets", "word_weights"), tensors(*words.bags())))
+        else:
+
+            def compute(positions: torch.Tensor) -> torch.Tensor:
+                return module.embed_words(*tensors(*words.bags(positions.cpu().numpy())))
+
+            rows = xp2torch(words.rows, device=device)
+            n_rows = len(words.table)
+            kwargs["word_vectors"] = module.word_vectors.lookup(module.char_embed, words.source, rows, n_rows, compute)
     return ArgsKwargs(args=args, kwargs=kwargs), lambda d_inputs: []
 
 

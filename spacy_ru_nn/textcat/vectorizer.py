@@ -16,8 +16,9 @@ The steps, in the order data flows through them:
   only, so it is the same alone or in any batch.
 * character n-grams (`char_ngram_range`): each distinct word of the batch as a bag of its
   character n-gram features, and each doc as a bag of its words' bags. A word's n-grams are
-  hashed and looked up once, the first time the layer sees the word, so a model sums them once
-  per word and batch instead of once per token. With tf-idf the doc's sum of its words'
+  hashed and looked up once, the first time the layer sees the word, and a word's rows stay
+  the same from batch to batch, so a model can sum them once per word instead of once per
+  token. With tf-idf the doc's sum of its words'
   vectors is divided by the root of the sum of their squared norms, the L2 norm were different
   words to share no n-gram: cheap per token, and as good on the spam folds as the exact norm.
 
@@ -61,24 +62,33 @@ FeatureIds = Callable[[numpy.ndarray], numpy.ndarray]
 
 @dataclass
 class WordBags:
-    """The character n-gram part of a batch: each distinct word of the batch as a bag of its
-    n-gram features, and each doc as a weighted bag of those words.
+    """The character n-gram part of a batch: each doc as a weighted bag of the batch's distinct
+    words, and each of those words as a bag of its n-gram features, read from the vectorizer's
+    table of the words it has seen.
 
-    ids (numpy.ndarray): int64 character n-gram feature ids (below the vectorizer's nC), word
-        after word.
-    offsets (numpy.ndarray): int64 position in `ids` where each word's bag starts.
-    weights (numpy.ndarray): float32 weight of each id.
-    token_words (numpy.ndarray): int64 word (row of the bags above) of each token, doc after doc.
+    rows (numpy.ndarray): int64 row of each distinct word in that table. The rows keep their
+        words until the table starts over, which replaces `source`.
+    token_words (numpy.ndarray): int64 word (position in `rows`) of each token, doc after doc.
     token_offsets (numpy.ndarray): int64 position in `token_words` where each doc starts.
     token_weights (numpy.ndarray): float32 weight of each token.
+    table (WordNgrams): the table of words.
+    source (KeyTable): the table's index of words when the rows were read.
     """
 
-    ids: numpy.ndarray
-    offsets: numpy.ndarray
-    weights: numpy.ndarray
+    rows: numpy.ndarray
     token_words: numpy.ndarray
     token_offsets: numpy.ndarray
     token_weights: numpy.ndarray
+    table: "WordNgrams"
+    source: KeyTable
+
+    def bags(self, which: Optional[numpy.ndarray] = None) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """The bags of the distinct words, or of those at the positions `which`, as
+        EmbeddingBag inputs: int64 character n-gram feature ids (below the vectorizer's nC)
+        word after word, int64 offsets where each word's ids start, float32 weights."""
+        if self.table.table is not self.source:
+            raise ValueError("The vectorizer's table of words started over since these rows were read.")
+        return self.table.bags(self.rows if which is None else self.rows[which])
 
 
 @dataclass
@@ -328,7 +338,8 @@ class FittedTables:
 
 class WordNgrams:
     """The character n-gram features of the distinct words seen so far: for each word (a row,
-    found by its key), its feature ids, their weights and the squared norm of those weights."""
+    found by its key in `table`), its feature ids, their weights and the squared norm of those
+    weights. Starting over gives it a new `table`, so rows read before can tell."""
 
     def __init__(
         self,
@@ -365,16 +376,20 @@ class WordNgrams:
         distinct = numpy.flatnonzero(present)
         position = numpy.zeros(len(present), dtype="int64")
         position[distinct] = numpy.arange(len(distinct))
-        lengths = self.lengths.values[distinct]
-        take = ragged_take(self.starts.values[distinct], lengths)
         return WordBags(
-            self.ids.values[take],
-            numpy.cumsum(lengths) - lengths,
-            self.weights.values[take],
+            distinct,
             position[rows],
             offsets_of(word_docs, n_docs),
             token_weights.astype("float32"),
+            self,
+            self.table,
         )
+
+    def bags(self, rows: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """The n-gram bags of the words at `rows`: ids, offsets and weights."""
+        lengths = self.lengths.values[rows]
+        take = ragged_take(self.starts.values[rows], lengths)
+        return self.ids.values[take], numpy.cumsum(lengths) - lengths, self.weights.values[take]
 
     def rows(self, strings: StringStore, words: numpy.ndarray) -> numpy.ndarray:
         """The row of each word, adding the words not seen before."""
