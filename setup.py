@@ -49,7 +49,7 @@ setup(
         "spacy_factories": [
             "bilstm_ner = spacy_ru_nn.ner.component:make_bilstm_ner",
             "razdel_sentencizer = spacy_ru_nn.components.sentencizer:make_razdel_sentencizer",
-            "nn_textcat = spacy_ru_nn.components.textcat:make_nn_textcat",
+            "nn_textcat = spacy_ru_nn.textcat.component:make_nn_textcat",
             "entity_normalizer = spacy_ru_nn.normalizer.component:make_entity_normalizer",
         ],
         "spacy_callbacks": [
@@ -63,11 +63,16 @@ setup(
             "spacy-ru-nn.BiLSTMEncoder.v1 = spacy_ru_nn.ner.architectures:build_bilstm_encoder_v1",
             "spacy-ru-nn.CRFTagOutput.v1 = spacy_ru_nn.ner.architectures:build_crf_tag_output_v1",
             "spacy-ru-nn.SoftmaxTagOutput.v1 = spacy_ru_nn.ner.architectures:build_softmax_tag_output_v1",
+            "spacy-ru-nn.BoWPerceptron.v3 = spacy_ru_nn.textcat.architectures:build_bow_perceptron_v3",
+            "spacy-ru-nn.NgramVectorizer.v1 = spacy_ru_nn.textcat.architectures:build_ngram_vectorizer_v1",
+            "spacy-ru-nn.BiLSTMClassifier.v2 = spacy_ru_nn.textcat.architectures:build_bilstm_classifier_v2",
+            "spacy-ru-nn.TokenEmbed.v1 = spacy_ru_nn.textcat.architectures:build_token_embed_v1",
+            # Replaced versions, kept so that pipelines trained with them load.
             "spacy-ru-nn.BiLSTMTagger.v1 = spacy_ru_nn.legacy.ner:build_bilstm_tagger_v1",
             "spacy-ru-nn.BiLSTMTagger.v2 = spacy_ru_nn.legacy.ner:build_bilstm_tagger_v2",
-            "spacy-ru-nn.BoWPerceptron.v1 = spacy_ru_nn.architectures:build_bow_perceptron_v1",
-            "spacy-ru-nn.BoWPerceptron.v2 = spacy_ru_nn.architectures:build_bow_perceptron_v2",
-            "spacy-ru-nn.BiLSTMClassifier.v1 = spacy_ru_nn.architectures:build_bilstm_classifier_v1",
+            "spacy-ru-nn.BoWPerceptron.v1 = spacy_ru_nn.legacy.textcat.architectures:build_bow_perceptron_v1",
+            "spacy-ru-nn.BoWPerceptron.v2 = spacy_ru_nn.legacy.textcat.architectures:build_bow_perceptron_v2",
+            "spacy-ru-nn.BiLSTMClassifier.v1 = spacy_ru_nn.legacy.textcat.architectures:build_bilstm_classifier_v1",
         ],
         "spacy_tokenizers": [
             "spacy-ru-nn.RazdelTokenizer.v1 = spacy_ru_nn.tokenizer:create_razdel_tokenizer",

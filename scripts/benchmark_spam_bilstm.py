@@ -12,7 +12,7 @@ import typer
 from wasabi import msg
 
 from ._app import app
-from spacy_ru_nn.layers.bilstm_classifier import POOLINGS
+from spacy_ru_nn.textcat.bilstm import POOLINGS
 from ._spam_training import fold_dirs, measure_speeds, train_and_score_spacy, write_benchmark
 
 

@@ -2,7 +2,7 @@
 
     python -m scripts cv-spam configs/spam.cfg corpus/spam/folds --output metrics/spam_cv.json
     python -m scripts cv-spam configs/spam.cfg corpus/spam/folds --dev-threshold \\
-        --components.textcat.model.char_ngram_range "[2, 5]"
+        --components.textcat.model.vectorizer.char_ngram_range "[2, 5]"
 """
 import json
 from pathlib import Path

@@ -14,7 +14,7 @@ from spacy.tokens import DocBin
 from wasabi import msg
 
 from ._app import app
-from spacy_ru_nn.components.textcat import BoWTextCategorizer
+from spacy_ru_nn.textcat.component import BoWTextCategorizer
 from spacy_ru_nn.corpora.sms import POSITIVE_LABEL
 from spacy_ru_nn.spam_metrics import pyplot
 

@@ -30,7 +30,7 @@ def profile_spam(
     output: Path = typer.Option(Path("metrics/spam_profile.md"), "--output", "-o", help="Markdown table"),
 ) -> None:
     """Time each stage of nn_textcat on pre-tokenized batches (one thread, the stages timed in
-    turns, best of `repeats`): reading each doc's words (`Doc.to_array`), the featurizer, the
+    turns, best of `repeats`): reading each doc's words (`Doc.to_array`), the vectorizer, the
     whole model, and writing doc.cats, each as µs per message and as a share of the
     tokenizer's own time per message; the tokenizer again with its docs held a batch at a
     time, as a component holds them; and the whole `nlp.pipe`.
@@ -41,7 +41,7 @@ def profile_spam(
     torch.set_num_threads(1)
     nlp = spacy.load(model)
     pipe = nlp.get_pipe(component)
-    featurizer = pipe.model.get_ref("featurizer")
+    vectorizer = pipe.model.get_ref("vectorizer")
     texts, _ = read_gold(texts_path, nlp)
     if not texts:
         msg.fail(f"No texts in {texts_path}", exits=1)
@@ -65,8 +65,10 @@ def profile_spam(
         "tokenizer, one doc at a time (the reference)": tokenize,
         f"tokenizer, docs held {batch_size} at a time": tokenize_held,
         "Doc.to_array(ORTH) of each doc": lambda: [[doc.to_array(ORTH) for doc in batch] for batch in batches],
-        "featurizer (n-gram keys; includes to_array)": lambda: [featurizer.predict(batch) for batch in batches],
-        "predict (featurizer, lookups, weighting, torch)": lambda: [pipe.predict(batch) for batch in batches],
+        "vectorizer (n-gram keys, lookups, weighting; includes to_array)": lambda: [
+            vectorizer.predict(batch) for batch in batches
+        ],
+        "predict (vectorizer, torch)": lambda: [pipe.predict(batch) for batch in batches],
         "set_annotations (doc.cats)": lambda: [pipe.set_annotations(b, s) for b, s in zip(batches, scores)],
         f"nlp.pipe, batch_size={batch_size} (tokenizer and {component})": lambda: [
             doc.cats for doc in nlp.pipe(texts, batch_size=batch_size)

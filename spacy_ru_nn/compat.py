@@ -18,6 +18,12 @@ def set_shim_module(shim: Shim, module: torch.nn.Module) -> None:
     shim._model = module
 
 
+def tensor_version(tensor: torch.Tensor) -> int:
+    """How many times the tensor has been written to in place: torch's version counter, which
+    autograd keeps in the private `_version`. Writes through `.data` or from numpy do not count."""
+    return tensor._version
+
+
 def replace_layer(model: Model, old: Model, new: Model) -> None:
     """Swap one of `model`'s child layers in place: thinc's `Model.layers` has no setter."""
     layers: List[Model] = model._layers
@@ -40,4 +46,11 @@ def parse_config_overrides(args: List[str], **kwargs: Any) -> Dict[str, Any]:
     return parse(args, **kwargs)
 
 
-__all__ = ["parse_config_overrides", "replace_layer", "russian_number_words", "set_shim_module", "shim_module"]
+__all__ = [
+    "parse_config_overrides",
+    "replace_layer",
+    "russian_number_words",
+    "set_shim_module",
+    "shim_module",
+    "tensor_version",
+]

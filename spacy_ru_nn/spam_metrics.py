@@ -15,7 +15,7 @@ import numpy
 from spacy.language import Language
 from spacy.tokens import DocBin
 
-from .components.textcat import BoWTextCategorizer
+from .textcat.component import BoWTextCategorizer
 from .corpora.sms import POSITIVE_LABEL
 
 

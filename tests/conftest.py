@@ -103,22 +103,35 @@ LEGACY_NER_MODEL = {
 # A small bag-of-words perceptron for the text classifier tests; no SHAPE features, so that
 # unknown words add nothing.
 SMALL_TEXTCAT_MODEL = {
-    "@architectures": "spacy-ru-nn.BoWPerceptron.v2",
-    "features": "vocab",
-    "n_buckets": 0,
-    "min_df": 1,
-    "ngram_range": [1, 2],
-    "lowercase": True,
-    "token_attrs": [],
-    "char_ngram_range": None,
-    "weighting": "tfidf",
-    "sublinear_tf": False,
+    "@architectures": "spacy-ru-nn.BoWPerceptron.v3",
     "hidden_width": 16,
     "depth": 1,
     "activation": "relu",
     "init": "default",
     "nO": None,
+    "vectorizer": {
+        "@architectures": "spacy-ru-nn.NgramVectorizer.v1",
+        "features": "vocab",
+        "n_buckets": 0,
+        "min_df": 1,
+        "ngram_range": [1, 2],
+        "lowercase": True,
+        "token_attrs": [],
+        "char_ngram_range": None,
+        "weighting": "tfidf",
+        "sublinear_tf": False,
+    },
 }
+
+
+def bow_model(**settings) -> dict:
+    """SMALL_TEXTCAT_MODEL with some settings changed, each in its block: the vectorizer's
+    (features, char_ngram_range, ...) or the perceptron's (depth, hidden_width, ...)."""
+    vectorizer = dict(SMALL_TEXTCAT_MODEL["vectorizer"])
+    head = {key: value for key, value in SMALL_TEXTCAT_MODEL.items() if key != "vectorizer"}
+    for key, value in settings.items():
+        (vectorizer if key in vectorizer else head)[key] = value
+    return {**head, "vectorizer": vectorizer}
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""spacy-ru-nn.BiLSTMClassifier.v1 in nn_textcat: pooling masks, attention, training, serialization."""
+"""spacy-ru-nn.BiLSTMClassifier.v2 over spacy-ru-nn.TokenEmbed.v1 in nn_textcat: pooling masks,
+attention, training, serialization, another embed."""
 import numpy
 import pytest
 import spacy
@@ -9,23 +10,29 @@ from spacy.training import Example
 from thinc.api import fix_random_seed
 
 from conftest import HAM, SPAM
-from spacy_ru_nn.layers.bilstm_classifier import POOLINGS, BiLSTMClassifier
+from spacy_ru_nn.textcat.bilstm import POOLINGS, BiLSTMClassifier
+from spacy_ru_nn.torch_glue import torch_module
 
 # Lengths from 1 to 15 tokens, a whitespace-only doc and an empty one: plenty of padding.
 MIXED = ["ok", "Call 0800 now", "", "   ", *SPAM[:2], HAM[3], "a  b\n\nc"]
 
 
-def small_model(pooling: str, max_tokens: int = 40) -> dict:
+def small_model(pooling: str, max_tokens: int = 40, **embed) -> dict:
     return {
-        "@architectures": "spacy-ru-nn.BiLSTMClassifier.v1",
-        "attrs": ["LOWER", "SHAPE", "SUFFIX"],
-        "rows": [500, 50, 200],
-        "embed_width": 16,
+        "@architectures": "spacy-ru-nn.BiLSTMClassifier.v2",
         "width": 32,
         "depth": 1,
         "pooling": pooling,
-        "max_tokens": max_tokens,
         "nO": None,
+        "embed": {
+            "@architectures": "spacy-ru-nn.TokenEmbed.v1",
+            "attrs": ["LOWER", "SHAPE", "SUFFIX"],
+            "rows": [500, 50, 200],
+            "attr_width": 16,
+            "width": 32,
+            "max_tokens": max_tokens,
+            **embed,
+        },
     }
 
 
@@ -72,9 +79,9 @@ def test_padded_batch_equals_doc_alone(pooling):
 def test_padding_values_never_reach_the_pooled_vector(pooling):
     """Garbage in the padding positions changes nothing: the masks are complete."""
     fix_random_seed(0)
-    module = BiLSTMClassifier([50, 10], 8, 16, 1, pooling, n_logits=1).eval()
+    module = BiLSTMClassifier(8, 16, 1, pooling, n_logits=1).eval()
     lengths = torch.tensor([3, 1, 0, 5])
-    ids = torch.randint(0, 10, (int(lengths.sum()), 2))
+    ids = torch.randn(int(lengths.sum()), 8)
     with torch.no_grad():
         pooled, weights = module.encode(ids, lengths)
         hidden_calls = []
@@ -95,9 +102,9 @@ def test_padding_values_never_reach_the_pooled_vector(pooling):
 
 def test_last_pooling_takes_forward_last_and_backward_first():
     fix_random_seed(0)
-    module = BiLSTMClassifier([50], 8, 16, 1, "last", n_logits=1).eval()
+    module = BiLSTMClassifier(8, 16, 1, "last", n_logits=1).eval()
     lengths = torch.tensor([4, 2])
-    ids = torch.randint(0, 50, (6, 1))
+    ids = torch.randn(6, 8)
     outputs = []
     handle = module.lstm.register_forward_hook(lambda mod, inp, out: outputs.append(out))
     with torch.no_grad():
@@ -110,9 +117,9 @@ def test_last_pooling_takes_forward_last_and_backward_first():
 
 def test_attention_weights_sum_to_one_and_are_zero_on_padding():
     fix_random_seed(0)
-    module = BiLSTMClassifier([50, 10], 8, 16, 1, "attention", n_logits=1).eval()
+    module = BiLSTMClassifier(8, 16, 1, "attention", n_logits=1).eval()
     lengths = torch.tensor([3, 1, 0, 5])
-    ids = torch.randint(0, 10, (9, 2))
+    ids = torch.randn(9, 8)
     with torch.no_grad():
         _, weights = module.encode(ids, lengths)
     assert weights.shape == (5, 4)
@@ -206,10 +213,10 @@ def test_bad_config_fails_at_add_pipe():
     bad["width"] = 33
     with pytest.raises(ValueError, match="even"):
         nlp.add_pipe("nn_textcat", name="odd", config={"model": bad})
-    bad = small_model("mean")
-    bad["rows"] = [10]
     with pytest.raises(ValueError, match="rows"):
-        nlp.add_pipe("nn_textcat", name="rows", config={"model": bad})
+        nlp.add_pipe("nn_textcat", name="rows", config={"model": small_model("mean", rows=[10])})
+    with pytest.raises(ValueError, match="max_tokens"):
+        nlp.add_pipe("nn_textcat", name="max_tokens", config={"model": small_model("mean", max_tokens=0)})
 
 
 def test_config_file_builds_and_trains(tmp_path):
@@ -236,7 +243,9 @@ def test_config_file_builds_and_trains(tmp_path):
         config = load_config(cfg_path, overrides=overrides, interpolate=False)
         trained = init_nlp(config)
         textcat = trained.get_pipe("textcat")
-        assert trained.config["components"]["textcat"]["model"]["@architectures"] == "spacy-ru-nn.BiLSTMClassifier.v1"
+        model_config = trained.config["components"]["textcat"]["model"]
+        assert model_config["@architectures"] == "spacy-ru-nn.BiLSTMClassifier.v2"
+        assert model_config["embed"]["@architectures"] == "spacy-ru-nn.TokenEmbed.v1"
         assert textcat.cfg["positive_label"] == "spam"
         assert textcat.labels == ("ham", "spam")
         optimizer = trained.resume_training()
@@ -273,12 +282,12 @@ def test_static_vectors_are_read_and_serialized():
     rng = numpy.random.default_rng(0)
     for word in ("call", "free", "prize", "lunch", "home", "win"):
         nlp.vocab.set_vector(word, rng.normal(size=6).astype("float32"))
-    config = {"model": {**small_model("mean"), "static_vectors": True}}
+    config = {"model": small_model("mean", static_vectors=True)}
     nlp.add_pipe("nn_textcat", config=config)
     examples = make_examples(nlp)
     optimizer = nlp.initialize(lambda: examples)
-    module = nlp.get_pipe("nn_textcat").model.get_ref("output_layer").shims[0]._model
-    assert module.vectors_width == 6
+    embed = nlp.get_pipe("nn_textcat").model.get_ref("embed")
+    assert torch_module(embed.get_ref("embedding")).vectors_width == 6
     for _ in range(3):
         nlp.update(examples, sgd=optimizer)
     before = scores(nlp)
@@ -296,7 +305,52 @@ def test_static_vectors_are_read_and_serialized():
 
 def test_static_vectors_without_vectors_fails_at_initialize():
     nlp = English()
-    nlp.add_pipe("nn_textcat", config={"model": {**small_model("mean"), "static_vectors": True}})
+    nlp.add_pipe("nn_textcat", config={"model": small_model("mean", static_vectors=True)})
     examples = make_examples(nlp)
     with pytest.raises(ValueError, match="no vectors"):
         nlp.initialize(lambda: examples)
+
+
+SPACY_EMBED = {
+    "@architectures": "spacy.MultiHashEmbed.v2",
+    "width": 24,
+    "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+    "rows": [500, 100, 100, 50],
+    "include_static_vectors": False,
+}
+
+
+def test_another_embed_trains_predicts_and_round_trips():
+    """The embed is a sublayer like any other: spaCy's MultiHashEmbed in its place reads every
+    token, the BiLSTM takes its width, and the pipeline trains, saves and attends."""
+    fix_random_seed(0)
+    model = {**small_model("attention"), "embed": SPACY_EMBED}
+    nlp = English()
+    nlp.add_pipe("nn_textcat", config={"model": model})
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    textcat = nlp.get_pipe("nn_textcat")
+    assert torch_module(textcat.model.get_ref("output_layer")).n_inputs == 24
+    optimizer.learn_rate = 0.01
+    for _ in range(40):
+        nlp.update(examples, sgd=optimizer, drop=0.1)
+    assert all(nlp(text).cats["spam"] > 0.8 for text in SPAM)
+    assert all(nlp(text).cats["spam"] < 0.2 for text in HAM)
+    fresh = English()
+    fresh.add_pipe("nn_textcat", config={"model": model})
+    fresh.from_bytes(nlp.to_bytes())
+    numpy.testing.assert_array_equal(scores(fresh), scores(nlp))
+    # MultiHashEmbed reads whitespace tokens too, so they have weights.
+    pairs = textcat.attention(nlp.make_doc("Txt  CASH now"))
+    assert [token.text for token, _ in pairs] == ["Txt", " ", "CASH", "now"]
+    assert sum(weight for _, weight in pairs) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_bilstm_width_need_not_be_the_embed_width():
+    fix_random_seed(0)
+    nlp = English()
+    nlp.add_pipe("nn_textcat", config={"model": {**small_model("last", width=48), "width": 16}})
+    nlp.initialize(lambda: make_examples(nlp))
+    module = torch_module(nlp.get_pipe("nn_textcat").model.get_ref("output_layer"))
+    assert (module.n_inputs, module.output.in_features) == (48, 16)
+    assert 0.0 <= nlp("Call now").cats["spam"] <= 1.0

@@ -16,7 +16,7 @@ from spacy.training import Example
 from spacy.util import load_config
 from thinc.api import fix_random_seed
 
-from conftest import HAM, RU_SENTENCES, SMALL_TEXTCAT_MODEL, SPAM, TINY_NER_MODEL, make_ner_examples
+from conftest import HAM, RU_SENTENCES, SMALL_TEXTCAT_MODEL, SPAM, TINY_NER_MODEL, bow_model, make_ner_examples
 from spacy_ru_nn.ner.tagger import output_module
 
 CONFIGS = Path(__file__).parent.parent / "configs"
@@ -55,13 +55,26 @@ def cats_examples(nlp, data):
     ]
 
 
-# The output to grow: the `output` Linear after a hidden layer, or, in logistic regression,
-# the bag-of-words tables themselves (with character n-grams: two tables and a cache).
+# The output to grow: the `output` Linear after a hidden layer or the BiLSTM, or, in logistic
+# regression, the bag-of-words tables themselves (with character n-grams: two tables); and a
+# legacy architecture's, which brings its own resize_output.
 TEXTCAT_MODELS = {
     "hidden layer": SMALL_TEXTCAT_MODEL,
-    "logistic regression": {**SMALL_TEXTCAT_MODEL, "depth": 0},
-    "logistic regression, character n-grams": {**SMALL_TEXTCAT_MODEL, "depth": 0, "char_ngram_range": [2, 4]},
-}
+    "logistic regression": bow_model(depth=0),
+    "logistic regression, character n-grams": bow_model(depth=0, char_ngram_range=[2, 4]),
+    "bilstm": {
+        "@architectures": "spacy-ru-nn.BiLSTMClassifier.v2", "width": 16, "depth": 1, "pooling": "mean", "nO": None,
+        "embed": {
+            "@architectures": "spacy-ru-nn.TokenEmbed.v1", "attrs": ["LOWER", "SHAPE"], "rows": [500, 50],
+            "attr_width": 8, "width": 16, "max_tokens": 40,
+        },
+    },
+    "legacy BoWPerceptron.v2": {
+        "@architectures": "spacy-ru-nn.BoWPerceptron.v2", "features": "vocab", "n_buckets": 0, "min_df": 1,
+        "ngram_range": [1, 2], "lowercase": True, "token_attrs": [], "char_ngram_range": None, "weighting": "tfidf",
+        "sublinear_tf": False, "hidden_width": 16, "depth": 0, "activation": "relu", "init": "default",
+    },
+}  # fmt: skip
 
 
 def trained_textcat(model=SMALL_TEXTCAT_MODEL):

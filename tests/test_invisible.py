@@ -11,7 +11,7 @@ from spacy.language import Language
 from spacy.tokens import Span
 from spacy.training import Example
 
-from conftest import HAM, RU_SENTENCES, SMALL_TEXTCAT_MODEL, SPAM, ner_model
+from conftest import HAM, RU_SENTENCES, SPAM, bow_model, ner_model
 from spacy_ru_nn.invisible import INVISIBLE, has_invisible, strip_invisible, visible_view
 from spacy_ru_nn.tokenizer import InvisibleAwareTokenizer, RazdelTokenizer
 
@@ -201,18 +201,22 @@ def test_ner_learns_the_same_from_sprinkled_examples(ner_nlp):
 SPAM_MODELS = {
     # configs/spam.cfg's features: word uni- and bigrams, SHAPE, character n-grams; and NORM,
     # a token's own attribute, which is read from the doc instead of the lexeme table.
-    "bow": {**SMALL_TEXTCAT_MODEL, "token_attrs": ["SHAPE"], "char_ngram_range": [2, 5]},
-    "bow_norm": {**SMALL_TEXTCAT_MODEL, "token_attrs": ["NORM", "SHAPE"]},
+    "bow": bow_model(token_attrs=["SHAPE"], char_ngram_range=[2, 5]),
+    "bow_norm": bow_model(token_attrs=["NORM", "SHAPE"]),
     "bilstm": {
-        "@architectures": "spacy-ru-nn.BiLSTMClassifier.v1",
-        "attrs": ["LOWER", "SHAPE", "SUFFIX"],
-        "rows": [500, 50, 200],
-        "embed_width": 16,
+        "@architectures": "spacy-ru-nn.BiLSTMClassifier.v2",
         "width": 32,
         "depth": 1,
         "pooling": "attention",
-        "max_tokens": 12,
         "nO": None,
+        "embed": {
+            "@architectures": "spacy-ru-nn.TokenEmbed.v1",
+            "attrs": ["LOWER", "SHAPE", "SUFFIX"],
+            "rows": [500, 50, 200],
+            "attr_width": 16,
+            "width": 32,
+            "max_tokens": 12,
+        },
     },
 }
 

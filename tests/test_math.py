@@ -9,10 +9,10 @@ from thinc.api import fix_random_seed
 from thinc.types import Ragged
 
 from conftest import RU_SENTENCES, TINY_NER_MODEL, make_ner_examples
-from spacy_ru_nn.layers.bilstm_classifier import POOLINGS, BiLSTMClassifier
 from spacy_ru_nn.ner.crf import NEG, allowed_transitions, crf_nll
 from spacy_ru_nn.ner.tagger import output_module
 from spacy_ru_nn.tag_schemes import tag_names
+from spacy_ru_nn.textcat.bilstm import POOLINGS, BiLSTMClassifier
 
 TAGS = tag_names(["LOC", "PER"], "BIO")  # O, B-LOC, I-LOC, B-PER, I-PER
 
@@ -123,9 +123,9 @@ def test_garbage_in_the_padding_changes_no_pooled_vector(pooling):
     """Fill every padded position with garbage on the way into the BiLSTM (a forward
     pre-hook) and on the way out (a forward hook): no pooled vector may change."""
     fix_random_seed(0)
-    module = BiLSTMClassifier([50, 10], 8, 16, 1, pooling, n_logits=1).eval()
+    module = BiLSTMClassifier(8, 16, 1, pooling, n_logits=1).eval()
     lengths = torch.tensor([3, 1, 0, 5])
-    ids = torch.randint(0, 10, (int(lengths.sum()), 2))
+    ids = torch.randn(int(lengths.sum()), 8)
     padding = torch.arange(5).unsqueeze(1) >= lengths.unsqueeze(0)
     gen = torch.Generator().manual_seed(1)
 

@@ -7,9 +7,10 @@ from spacy.training import Example
 from spacy.util import load_model_from_config
 from thinc.api import Config
 
-from conftest import HAM, SMALL_TEXTCAT_MODEL, SPAM
-from spacy_ru_nn.components.textcat import BoWTextCategorizer
+from conftest import HAM, SMALL_TEXTCAT_MODEL, SPAM, bow_model
+from spacy_ru_nn.textcat.component import BoWTextCategorizer
 from spacy_ru_nn.scorers import decide, textcat_score
+from spacy_ru_nn.torch_glue import torch_module
 
 
 SMALL_MODEL = SMALL_TEXTCAT_MODEL
@@ -47,7 +48,8 @@ def test_add_pipe_defaults():
     assert isinstance(textcat, BoWTextCategorizer)
     assert textcat.cfg["threshold"] == 0.5
     model_cfg = nlp.config["components"]["nn_textcat"]["model"]
-    assert model_cfg["@architectures"] == "spacy-ru-nn.BoWPerceptron.v2"
+    assert model_cfg["@architectures"] == "spacy-ru-nn.BoWPerceptron.v3"
+    assert model_cfg["vectorizer"]["@architectures"] == "spacy-ru-nn.NgramVectorizer.v1"
     assert textcat.labels == ()
 
 
@@ -195,11 +197,11 @@ def test_uninitialized_serialization_round_trip():
     ],
 )
 def test_other_features_train_and_round_trip(overrides):
-    nlp = train_nlp(model={**SMALL_MODEL, **overrides}, steps=30)
+    nlp = train_nlp(model=bow_model(**overrides), steps=30)
     texts = SPAM + HAM
     assert [nlp(text).cats["spam"] > 0.5 for text in texts] == [True] * 4 + [False] * 4
     other = English()
-    other.add_pipe("nn_textcat", config={"model": {**SMALL_MODEL, **overrides}})
+    other.add_pipe("nn_textcat", config={"model": bow_model(**overrides)})
     other.from_bytes(nlp.to_bytes())
     assert [doc.cats for doc in other.pipe(texts)] == [doc.cats for doc in nlp.pipe(texts)]
 
@@ -233,18 +235,24 @@ def test_built_from_config():
         threshold = 0.3
 
         [components.textcat.model]
-        @architectures = "spacy-ru-nn.BoWPerceptron.v1"
+        @architectures = "spacy-ru-nn.BoWPerceptron.v3"
+        hidden_width = 8
+        depth = 2
+        activation = "relu"
+        init = "default"
+        nO = null
+
+        [components.textcat.model.vectorizer]
+        @architectures = "spacy-ru-nn.NgramVectorizer.v1"
         features = "vocab"
         n_buckets = 0
         min_df = 1
         ngram_range = [1, 2]
         lowercase = false
         token_attrs = ["SHAPE", "PREFIX"]
+        char_ngram_range = null
         weighting = "tfidf"
-        hidden_width = 8
-        depth = 2
-        activation = "relu"
-        nO = null
+        sublinear_tf = false
         """
     )
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
@@ -259,7 +267,7 @@ def test_built_from_config():
 def test_invalid_architecture_values():
     for bad in ({"depth": 4}, {"weighting": "bm25"}, {"activation": "gelu"}, {"ngram_range": [2, 1]}, {"token_attrs": ["NOPE"]}):
         with pytest.raises(ValueError):
-            English().add_pipe("nn_textcat", config={"model": {**SMALL_MODEL, **bad}})
+            English().add_pipe("nn_textcat", config={"model": bow_model(**bad)})
 
 
 @pytest.mark.parametrize(
@@ -268,6 +276,11 @@ def test_invalid_architecture_values():
         ("spacy_factories", "nn_textcat", None),
         ("spacy_architectures", "spacy-ru-nn.BoWPerceptron.v1", "architectures"),
         ("spacy_architectures", "spacy-ru-nn.BoWPerceptron.v2", "architectures"),
+        ("spacy_architectures", "spacy-ru-nn.BoWPerceptron.v3", "architectures"),
+        ("spacy_architectures", "spacy-ru-nn.NgramVectorizer.v1", "architectures"),
+        ("spacy_architectures", "spacy-ru-nn.BiLSTMClassifier.v1", "architectures"),
+        ("spacy_architectures", "spacy-ru-nn.BiLSTMClassifier.v2", "architectures"),
+        ("spacy_architectures", "spacy-ru-nn.TokenEmbed.v1", "architectures"),
         ("spacy_scorers", "spacy-ru-nn.textcat_scorer.v1", "scorers"),
     ],
 )
@@ -310,3 +323,36 @@ def test_class_weights_scale_each_examples_loss_and_gradient():
     assert loss > plain_loss
     with pytest.raises(ValueError, match="class_weights"):
         English().add_pipe("nn_textcat", config={"class_weights": {"spam": 0.0}})
+
+
+def test_spam_config_with_another_vectorizer_block_trains_and_predicts(tmp_path):
+    """configs/spam.cfg with its vectorizer block swapped for hashed words only: the
+    perceptron's first layer takes the new vectorizer's size, and the pipeline trains, saves
+    and predicts."""
+    from pathlib import Path
+
+    from spacy.tokens import DocBin
+    from spacy.training.initialize import init_nlp
+    from spacy.util import load_config
+
+    nlp = English()
+    DocBin(docs=[eg.reference for eg in make_examples(nlp)]).to_disk(tmp_path / "tiny.spacy")
+    overrides = {"paths.train": str(tmp_path / "tiny.spacy"), "paths.dev": str(tmp_path / "tiny.spacy")}
+    config = load_config(Path(__file__).parent.parent / "configs" / "spam.cfg", overrides=overrides, interpolate=False)
+    config["components"]["textcat"]["model"]["vectorizer"] = {
+        "@architectures": "spacy-ru-nn.NgramVectorizer.v1",
+        "features": "hash", "n_buckets": 1024, "min_df": 1, "ngram_range": [1, 1], "lowercase": True,
+        "token_attrs": [], "char_ngram_range": None, "weighting": "count", "sublinear_tf": False,
+    }  # fmt: skip
+    trained = init_nlp(config)
+    textcat = trained.get_pipe("textcat")
+    assert torch_module(textcat.model.get_ref("output_layer")).embed.weight.shape[0] == 1024
+    assert textcat.model.get_ref("vectorizer").get_dim("nC") == 0
+    optimizer = trained.resume_training()
+    optimizer.learn_rate = 0.1
+    for _ in range(30):
+        trained.update(make_examples(trained), sgd=optimizer)
+    assert [trained(text).cats["spam"] > 0.5 for text in SPAM + HAM] == [True] * 4 + [False] * 4
+    trained.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert [doc.cats for doc in loaded.pipe(SPAM + HAM)] == [doc.cats for doc in trained.pipe(SPAM + HAM)]

@@ -1,14 +1,13 @@
 """The torch glue every component shares: averages, dropout, (de)serialization, built or not."""
 import numpy
 import pytest
-import srsly
 import torch
 from spacy.lang.en import English
 from spacy.training import Example
 from thinc.api import Adam
 
-from conftest import HAM, SMALL_TEXTCAT_MODEL, SPAM
-from spacy_ru_nn.layers.bow import BoWPerceptron
+from conftest import HAM, SPAM, bow_model
+from spacy_ru_nn.textcat.mlp import SparseMLP
 from spacy_ru_nn.torch_glue import (
     is_built,
     module_deserializer,
@@ -17,16 +16,20 @@ from spacy_ru_nn.torch_glue import (
     torch_module,
 )
 
-BOW = {**SMALL_TEXTCAT_MODEL, "depth": 2}
+BOW = bow_model(depth=2)
 BILSTM = {
-    "@architectures": "spacy-ru-nn.BiLSTMClassifier.v1",
-    "attrs": ["LOWER", "SHAPE"],
-    "rows": [500, 50],
-    "embed_width": 8,
+    "@architectures": "spacy-ru-nn.BiLSTMClassifier.v2",
     "width": 16,
     "depth": 2,
     "pooling": "mean",
-    "max_tokens": 40,
+    "embed": {
+        "@architectures": "spacy-ru-nn.TokenEmbed.v1",
+        "attrs": ["LOWER", "SHAPE"],
+        "rows": [500, 50],
+        "attr_width": 8,
+        "width": 16,
+        "max_tokens": 40,
+    },
 }
 
 
@@ -90,27 +93,9 @@ def test_is_built_before_and_after_initialize():
 
 
 def test_serialized_module_rebuilds_from_its_own_config():
-    module = BoWPerceptron(
-        10, 1, hidden_width=4, depth=0, activation="tanh", dropout=0.1, weighting="count", hashed=True
-    )
-    deserialize = module_deserializer(BoWPerceptron)
+    module = SparseMLP(10, 1, hidden_width=4, depth=0, activation="tanh", dropout=0.1, n_char_features=3)
+    deserialize = module_deserializer(SparseMLP)
     rebuilt = deserialize(None, serialize_module(module), torch.device("cpu"))
     assert rebuilt.config() == module.config()
     assert all(torch.equal(a, b) for a, b in zip(module.state_dict().values(), rebuilt.state_dict().values()))
     assert deserialize(None, serialize_module(None), torch.device("cpu")) is None
-
-
-def test_modules_saved_before_new_settings_existed_still_load():
-    """What BoWPerceptron.v1 saved: no sublinear_tf or character n-grams in the config, and
-    exactly these weights and buffers."""
-    module = BoWPerceptron(
-        10, 1, hidden_width=4, depth=1, activation="relu", dropout=0.0, weighting="tfidf", hashed=False
-    )
-    v1_keys = {"embed.weight", "embed_bias", "output.weight", "output.bias", "vocab_keys", "idf"}
-    assert set(module.state_dict()) == v1_keys
-    msg = srsly.msgpack_loads(serialize_module(module))
-    for new_setting in ("sublinear_tf", "n_char_features"):
-        del msg["config"][new_setting]
-    rebuilt = module_deserializer(BoWPerceptron)(None, srsly.msgpack_dumps(msg), torch.device("cpu"))
-    assert rebuilt.sublinear_tf is False and rebuilt.char_embed is None
-    assert torch.equal(rebuilt.output.weight, module.output.weight)

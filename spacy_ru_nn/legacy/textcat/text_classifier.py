@@ -15,7 +15,7 @@ from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, torch2xp, xp2torch
 from thinc.types import Floats2d
 
-from ..torch_glue import install_module, module_deserializer, serialize_module, torch_predict
+from ...torch_glue import install_module, module_deserializer, serialize_module, torch_predict
 
 InitFn = Callable[[Model, Optional[List[Doc]], Optional[Floats2d]], None]
 

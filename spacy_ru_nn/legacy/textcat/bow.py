@@ -45,7 +45,7 @@ from .ngrams import (
     rows_adding,
 )
 from .text_classifier import install_classifier, n_labels_from, n_logits
-from ..torch_glue import torch_module
+from ...torch_glue import torch_module
 
 WEIGHTINGS = ("count", "binary", "tfidf")
 ACTIVATIONS = ("relu", "tanh")

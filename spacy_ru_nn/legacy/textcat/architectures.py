@@ -1,4 +1,10 @@
-"""Registered model builders. Only builders live here; the layers are in `layers/`."""
+"""The legacy text classifier builders, registered here and through their entry points.
+
+`spacy-ru-nn.BoWPerceptron.v1`/`.v2` and `spacy-ru-nn.BiLSTMClassifier.v1`.
+
+Each model carries its own `resize_output`, as spaCy's own resizable models do, so that a
+label added to a loaded pipeline grows its output layer as it did.
+"""
 from typing import List, Optional
 
 from spacy.tokens import Doc
@@ -6,7 +12,7 @@ from spacy.util import registry
 from thinc.api import Model
 from thinc.types import Floats2d
 
-from .layers.bilstm_classifier import (
+from .bilstm_classifier import (
     BiLSTMClassifier,
     bilstm_classifier_init,
     check_hyperparameters as check_bilstm_settings,
@@ -14,9 +20,10 @@ from .layers.bilstm_classifier import (
     token_attention,
     token_ids,
 )
-from .layers.bow import BoWPerceptron, bow_perceptron_init, check_settings, convert_bag_inputs
-from .layers.ngrams import bag_of_ngrams
-from .layers.text_classifier import text_classifier
+from .bow import BoWPerceptron, bow_perceptron_init, check_settings, convert_bag_inputs
+from .ngrams import bag_of_ngrams
+from .resize import resize_classifier_output
+from .text_classifier import text_classifier
 
 
 @registry.architectures("spacy-ru-nn.BoWPerceptron.v2")
@@ -74,7 +81,7 @@ def build_bow_perceptron_v2(
         "activation": activation,
         "init": init,
     }
-    return text_classifier(
+    model = text_classifier(
         "bow_perceptron",
         bag_of_ngrams(
             tuple(ngram_range),  # type: ignore[arg-type]
@@ -88,6 +95,8 @@ def build_bow_perceptron_v2(
         attrs=check_settings(settings),
         nO=nO,
     )
+    model.attrs["resize_output"] = resize_classifier_output
+    return model
 
 
 @registry.architectures("spacy-ru-nn.BoWPerceptron.v1")
@@ -144,7 +153,7 @@ def build_bilstm_classifier_v1(
     if len(rows) != len(attrs):
         raise ValueError(f"rows needs one bucket count per attribute: {len(attrs)} attrs, {len(rows)} rows")
     check_bilstm_settings(rows=rows, embed_width=embed_width, width=width, depth=depth, pooling=pooling)
-    return text_classifier(
+    model = text_classifier(
         "bilstm_classifier",
         token_ids(attrs, max_tokens, static_vectors),
         convert_inputs=convert_token_inputs,
@@ -161,3 +170,5 @@ def build_bilstm_classifier_v1(
             "attention": token_attention,
         },
     )
+    model.attrs["resize_output"] = resize_classifier_output
+    return model

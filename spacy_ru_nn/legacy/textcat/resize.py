@@ -1,22 +1,13 @@
-"""Growing a trained model's output for new labels, keeping what it learned for the old ones.
-
-A pipeline that is sourced (`[components.x] source = ...`) or loaded and then trained on data
-with a label it does not know must not read that label as missing: the output layer gains rows
-for the new label, the trained rows keep their values (found by tag or label name, since the
-order may change), and the new rows start at zero, as spaCy's own resizable layers do
-(`spacy/ml/models/parser.py resize_output`).
-"""
-from typing import Dict, Sequence
-
+"""Growing the output of a legacy text classifier for new labels, keeping the trained ones."""
 import torch
-from thinc.api import Model, Optimizer
+from thinc.api import Model
 
-from ..torch_glue import built_modules, torch_module
+from ...torch_glue import torch_module
 
 
 def resize_classifier_output(model: Model, n_labels: int) -> Model:
-    """`resize_output` of the text classifiers (spaCy's `TextCategorizer.add_label` calls it):
-    grow the torch module's output from its labels to n_labels, new labels last.
+    """`resize_output` of the legacy text classifiers (spaCy's `TextCategorizer.add_label`
+    calls it): grow the torch module's output from its labels to n_labels, new labels last.
 
     The output is the `output` Linear, or, in a model without hidden layers (logistic
     regression), the bag-of-words tables and their bias, one column per logit. Two labels
@@ -61,19 +52,4 @@ def _grown(weight: torch.Tensor, n_labels: int, axis: int) -> torch.Tensor:
     return larger
 
 
-def forget_resized_torch_params(model: Model, sgd: Optimizer) -> None:
-    """Drop the optimizer's moments and averages of torch parameters whose size changed.
-
-    thinc's optimizer keeps Adam moments and weight averages per `(shim.id, name)`; once a
-    label has grown an output layer in place, the old entries no longer fit the parameter.
-    """
-    tables: Sequence[Dict] = [sgd.mom1, sgd.mom2, sgd.averages or {}]
-    for shim, module in built_modules(model):
-        for name, param in module.named_parameters():
-            key = (shim.id, name)
-            for table in tables:
-                if key in table and table[key].size != param.numel():
-                    del table[key]
-
-
-__all__ = ["forget_resized_torch_params", "resize_classifier_output"]
+__all__ = ["resize_classifier_output"]

@@ -37,11 +37,11 @@ from thinc.shims import PyTorchShim
 from thinc.types import Floats2d
 from torch import nn
 
-from ..lexemes import LEXEME_ATTRS
+from ...lexemes import LEXEME_ATTRS
 from .ngrams import LexemeColumns, token_columns, visible_lexeme
 from .text_classifier import install_classifier, n_labels_from, n_logits, token_attr_id
-from ..torch_glue import torch_module
-from .torch_modules import BiLSTM
+from ...torch_glue import torch_module
+from ...layers.torch_modules import BiLSTM
 
 POOLINGS = ("last", "mean", "max", "attention")
 

@@ -26,8 +26,8 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from thinc.api import Model, NumpyOps, deserialize_attr, serialize_attr
 
-from ..invisible import has_invisible, strip_invisible
-from ..lexemes import LEXEME_ATTRS
+from ...invisible import has_invisible, strip_invisible
+from ...lexemes import LEXEME_ATTRS
 from .text_classifier import token_attr_id
 
 # Character n-grams are taken from the first MAX_WORD_CHARS characters of a word: enough for

@@ -1,9 +1,10 @@
-"""`nn_textcat`: exclusive text classes from a bag-of-n-grams perceptron in PyTorch.
+"""The `nn_textcat` factory and component: exclusive text classes from a torch classifier.
 
-The component is spaCy's `TextCategorizer` with three changes that the model needs:
+The component is spaCy's `TextCategorizer` with four changes that the models need:
 `initialize` fits on the whole training set (vocabulary and idf are data, not shapes),
 `get_loss` is cross-entropy on the logits instead of squared error on probabilities,
-and empty docs go through the model (a bag of no words scores as the learned prior).
+empty docs go through the model (a bag of no words scores as the learned prior), and a label
+added to a trained model grows its output instead of being refused.
 """
 import warnings
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
@@ -20,14 +21,22 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from ..about import __version__
-from ..torch_glue import UsesTorchAverages, is_built, set_torch_dropout_rate
-from ..layers.resize import forget_resized_torch_params, resize_classifier_output
+from ..components.compat import VERSION_KEY, CheckedLoading
 from ..scorers import decide
-from .compat import VERSION_KEY, CheckedLoading
+from ..torch_glue import UsesTorchAverages, is_built, set_torch_dropout_rate
+from .model import forget_resized_params, resize_labels, token_attention
 
 default_model_config = """
 [model]
-@architectures = "spacy-ru-nn.BoWPerceptron.v2"
+@architectures = "spacy-ru-nn.BoWPerceptron.v3"
+hidden_width = 64
+depth = 1
+activation = "relu"
+init = "default"
+nO = null
+
+[model.vectorizer]
+@architectures = "spacy-ru-nn.NgramVectorizer.v1"
 features = "vocab"
 n_buckets = 262144
 min_df = 2
@@ -37,11 +46,6 @@ token_attrs = ["SHAPE"]
 char_ngram_range = null
 weighting = "tfidf"
 sublinear_tf = false
-hidden_width = 64
-depth = 1
-activation = "relu"
-init = "default"
-nO = null
 """
 DEFAULT_BOW_PERCEPTRON_MODEL = Config().from_str(default_model_config)["model"]
 
@@ -76,7 +80,7 @@ def make_nn_textcat(
     scorer: Optional[Callable],
     class_weights: Dict[str, float] = SimpleFrozenDict(),
 ) -> "BoWTextCategorizer":
-    """Create a bag-of-words perceptron text categorizer.
+    """Create a text categorizer on a torch classifier, a bag-of-words perceptron by default.
 
     model (Model[List[Doc], Floats2d]): One probability per label and doc.
     threshold (float): With two labels and a `positive_label`, the probability at which
@@ -91,8 +95,8 @@ def make_nn_textcat(
 
 
 class BoWTextCategorizer(CheckedLoading, UsesTorchAverages, TextCategorizer):
-    """Single-label text classifier on `spacy-ru-nn.BoWPerceptron.v2` (or any model of
-    `layers/text_classifier.py`, such as `spacy-ru-nn.BiLSTMClassifier.v1`).
+    """Single-label text classifier on `spacy-ru-nn.BoWPerceptron.v3` or another model of
+    `textcat/model.py`, such as `spacy-ru-nn.BiLSTMClassifier.v2`.
 
     With two labels, `doc.cats` is `{positive: p, other: 1 - p}` from one sigmoid;
     with more, a softmax distribution over the labels.
@@ -113,7 +117,7 @@ class BoWTextCategorizer(CheckedLoading, UsesTorchAverages, TextCategorizer):
         """Initialize the component.
 
         vocab (Vocab): The shared vocabulary.
-        model (Model[List[Doc], Floats2d]): The bag-of-words perceptron.
+        model (Model[List[Doc], Floats2d]): One probability per label and doc.
         name (str): Component instance name, the key in the losses dict.
         threshold (float): Decision threshold on the positive label's probability.
         scorer (Optional[Callable]): Scoring method.
@@ -123,14 +127,16 @@ class BoWTextCategorizer(CheckedLoading, UsesTorchAverages, TextCategorizer):
             raise ValueError(f"threshold must be within [0, 1], got {threshold}")
         if any(not weight > 0 for weight in class_weights.values()):
             raise ValueError(f"class_weights must be positive, got {dict(class_weights)}")
-        # A new label grows the output layer of a trained model (spaCy's add_label calls
-        # the model's resize_output) instead of being refused.
-        model.attrs.setdefault("resize_output", resize_classifier_output)
         super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
         self.class_weights = dict(class_weights)
         # The version that wrote the component is saved with it: loading refuses newer ones.
         self.cfg[VERSION_KEY] = __version__
         self._resized = False
+
+    @property
+    def is_resizable(self) -> bool:
+        """Every model of the component can grow its output (see `add_label`)."""
+        return True
 
     def add_label(self, label: str) -> int:
         """Add a label; a trained model's output grows, keeping the rows of its labels.
@@ -141,17 +147,25 @@ class BoWTextCategorizer(CheckedLoading, UsesTorchAverages, TextCategorizer):
         label (str): The label to add.
         RETURNS (int): 0 if the label is already present, otherwise 1.
         """
+        if not isinstance(label, str):
+            raise ValueError(Errors.E187)
+        if label in self.labels:
+            return 0
         n_labels = len(self.labels)
-        added = super().add_label(label)
-        if added and is_built(self.model):
+        self.cfg["labels"].append(label)
+        self.vocab.strings.add(label)
+        if is_built(self.model):
+            # The legacy architectures bring their own resize_output, as spaCy's models do.
+            resize = self.model.attrs.get("resize_output", resize_labels)
+            self.model = resize(self.model, len(self.labels))
             self._resized = True
-        if added and n_labels == 2 and self.cfg.get("positive_label") is not None:
+        if n_labels == 2 and self.cfg.get("positive_label") is not None:
             warnings.warn(
                 f"[{self.name}] Label {label!r} makes a third label: positive_label "
                 f"{self.cfg['positive_label']!r} and the threshold no longer apply."
             )
             self.cfg["positive_label"] = None
-        return added
+        return 1
 
     def _add_new_labels(self, examples: Iterable[Example]) -> None:
         """Add the gold labels the component does not know yet. A sourced pipeline is not
@@ -165,7 +179,7 @@ class BoWTextCategorizer(CheckedLoading, UsesTorchAverages, TextCategorizer):
     def finish_update(self, sgd: Optimizer) -> None:
         """Update the weights; after a resize, first drop the optimizer state of the old size."""
         if self._resized:
-            forget_resized_torch_params(self.model, sgd)
+            forget_resized_params(self.model, sgd)
             self._resized = False
         super().finish_update(sgd)
 
@@ -310,22 +324,18 @@ class BoWTextCategorizer(CheckedLoading, UsesTorchAverages, TextCategorizer):
     def attention(self, doc: Doc) -> List[Tuple[Token, float]]:
         """Which tokens the classifier attended to: the attention pooling's weights.
 
-        Only models with attention pooling have them (`spacy-ru-nn.BiLSTMClassifier.v1`
-        with `pooling = "attention"`). Whitespace tokens, tokens made only of invisible
-        characters and tokens beyond the model's `max_tokens` are not read and not listed;
+        Only models with attention pooling have them (`spacy-ru-nn.BiLSTMClassifier.v2`
+        with `pooling = "attention"`). Tokens the model does not read (whitespace, tokens made
+        only of invisible characters, tokens beyond the embed's `max_tokens`) are not listed;
         the listed weights sum to 1.
 
         doc (Doc): A document (tokenized; it need not have been through the pipeline).
         RETURNS (List[Tuple[Token, float]]): (token, weight) pairs in document order.
         """
-        get_attention = self.model.attrs.get("attention")
-        if get_attention is None:
-            raise ValueError(
-                f"[{self.name}] This model ({self.model.name}) has no attention weights: "
-                "use spacy-ru-nn.BiLSTMClassifier.v1 with pooling = \"attention\"."
-            )
         if not is_built(self.model):
             raise ValueError(Errors.E109.format(name=self.name))
+        # The legacy BiLSTMClassifier.v1 brings its own.
+        get_attention = self.model.attrs.get("attention", token_attention)
         return get_attention(self.model, doc)
 
     def decide(self, doc: Doc) -> str:
