@@ -48,7 +48,7 @@ setup(
     entry_points={
         "spacy_factories": [
             "bilstm_ner = spacy_ru_nn.ner.component:make_bilstm_ner",
-            "razdel_sentencizer = spacy_ru_nn.components.sentencizer:make_razdel_sentencizer",
+            "razdel_sentencizer = spacy_ru_nn.sentencizer:make_razdel_sentencizer",
             "nn_textcat = spacy_ru_nn.textcat.component:make_nn_textcat",
             "entity_normalizer = spacy_ru_nn.normalizer.component:make_entity_normalizer",
         ],

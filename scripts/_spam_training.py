@@ -31,7 +31,8 @@ TOKENIZER_ONLY = "spaCy tokenizer only (no model)"
 TOKENIZER_BATCHED = "spaCy tokenizer, docs held in batches (no model)"
 # Docs per nlp.pipe batch in every speed measurement (spaCy's default nlp.batch_size).
 SPEED_BATCH_SIZE = 1000
-from spacy_ru_nn.tables import markdown_table, mean_sd
+from spacy_ru_nn.tables import markdown_table
+from ._stats import mean_sd
 
 
 def fold_dirs(folds_dir: Path) -> List[Path]:

@@ -21,7 +21,7 @@ import typer
 from wasabi import msg
 
 from ._app import app
-from spacy_ru_nn.spam_metrics import mean_and_sd
+from ._stats import mean_and_sd
 from spacy_ru_nn.tables import markdown_table
 from ._spam_training import fold_dirs, train_and_test_spacy
 from ._subprocess import ONE_THREAD

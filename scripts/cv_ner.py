@@ -17,7 +17,8 @@ from spacy_ru_nn.compat import parse_config_overrides
 from wasabi import msg
 
 from ._app import app
-from spacy_ru_nn.tables import markdown_table, mean_sd
+from spacy_ru_nn.tables import markdown_table
+from ._stats import mean_sd
 from ._subprocess import evaluate_in_subprocess, one_thread_env, train_command
 
 LABELS = ("PER", "LOC", "ORG")

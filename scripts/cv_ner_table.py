@@ -12,7 +12,8 @@ import typer
 from wasabi import msg
 
 from ._app import app
-from spacy_ru_nn.tables import markdown_table, mean_sd
+from spacy_ru_nn.tables import markdown_table
+from ._stats import mean_sd
 
 LABELS = ("PER", "LOC", "ORG")
 

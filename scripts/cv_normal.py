@@ -21,7 +21,8 @@ from spacy_ru_nn.corpora.factru import convert_folder, fold_documents
 from spacy_ru_nn.normalizer.component import USER_DATA_KEY, EntityNormalizer
 from spacy_ru_nn.normalizer.rules import Weights
 from spacy_ru_nn.normalizer.scoring import LABELS, accuracy
-from spacy_ru_nn.tables import markdown_table, mean_sd
+from spacy_ru_nn.tables import markdown_table
+from _stats import mean_sd
 from spacy_ru_nn.tokenizer import RazdelTokenizer
 
 GRID = {

@@ -15,7 +15,8 @@ from wasabi import msg
 
 from ._app import app
 from spacy_ru_nn.tables import markdown_table
-from spacy_ru_nn.spam_metrics import best_f1_threshold, binary_metrics, mean_and_sd, read_gold, spacy_spam_scores
+from spacy_ru_nn.spam_metrics import binary_metrics, read_gold, spacy_spam_scores
+from ._stats import best_f1_threshold, mean_and_sd
 from ._spam_training import fold_dirs, train_and_test_spacy
 
 SUMMARY_KEYS = ("f1", "roc_auc", "mcc", "precision", "recall", "accuracy")

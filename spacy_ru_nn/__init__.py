@@ -14,8 +14,8 @@ from .about import __version__
 _LAZY = {
     "BiLSTMEntityRecognizer": ".ner.component",
     "make_bilstm_ner": ".ner.component",
-    "RazdelSentencizer": ".components.sentencizer",
-    "make_razdel_sentencizer": ".components.sentencizer",
+    "RazdelSentencizer": ".sentencizer",
+    "make_razdel_sentencizer": ".sentencizer",
     "BoWTextCategorizer": ".textcat.component",
     "make_nn_textcat": ".textcat.component",
     "EntityNormalizer": ".normalizer",

@@ -87,21 +87,6 @@ def sklearn_metrics() -> Any:
     return metrics
 
 
-def best_f1_threshold(y_true: Sequence[int], scores: Sequence[float]) -> float:
-    """The decision threshold with the highest F1 on these scores (the highest such threshold
-    on ties): halfway between the lowest score it calls positive and the next lower score, so
-    that it does not sit on a seen value."""
-    precision, recall, thresholds = sklearn_metrics().precision_recall_curve(y_true, scores)
-    precision, recall = precision[:-1], recall[:-1]
-    f1 = 2 * precision * recall / numpy.maximum(precision + recall, 1e-12)
-    best = len(f1) - 1 - int(numpy.argmax(f1[::-1]))
-    seen = numpy.unique(numpy.asarray(scores, dtype="float64"))
-    position = int(numpy.searchsorted(seen, thresholds[best]))
-    if position > 0:
-        return float((seen[position] + seen[position - 1]) / 2)
-    return float(thresholds[best])
-
-
 def binary_metrics(
     y_true: Sequence[int], scores: Sequence[float], threshold: float = 0.5
 ) -> Dict[str, Any]:
@@ -140,13 +125,6 @@ def binary_metrics(
         "tn": tn,
         "confusion_matrix": [[tn, fp], [fn, tp]],
     }
-
-
-def mean_and_sd(values: Sequence[float]) -> Tuple[float, float]:
-    """Mean and sample standard deviation (ddof=1) of fold scores."""
-    array = numpy.asarray(values, dtype="float64")
-    sd = float(array.std(ddof=1)) if len(array) > 1 else 0.0
-    return float(array.mean()), sd
 
 
 def pyplot() -> Any:

@@ -247,7 +247,7 @@ def test_word_dropout_hides_vectors_in_training_only():
 def test_bfloat16_inference_is_close_to_float32_and_training_stays_float32():
     import torch
 
-    from spacy_ru_nn.layers.torch_modules import BiLSTM
+    from spacy_ru_nn.bilstm import BiLSTM
 
     torch.manual_seed(0)
     lstm = BiLSTM(width=16, depth=2, dropout=0.0, inference_precision="bfloat16")
@@ -266,7 +266,7 @@ def test_bfloat16_inference_is_close_to_float32_and_training_stays_float32():
 @pytest.mark.parametrize("native", [True, False])
 def test_auto_precision_uses_bfloat16_only_where_native(monkeypatch, native):
     from spacy_ru_nn.layers import torch_modules
-    from spacy_ru_nn.layers.torch_modules import BiLSTM
+    from spacy_ru_nn.bilstm import BiLSTM
 
     monkeypatch.setattr(torch_modules, "has_native_bfloat16", lambda device_type: native)
     lstm = BiLSTM(width=8, depth=1, dropout=0.0, inference_precision="auto").eval()

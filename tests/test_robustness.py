@@ -38,7 +38,7 @@ from scripts.robustness import (
     peak_rss_increase,
     reset_peak_rss,
 )
-from spacy_ru_nn.components.compat import VERSION_KEY, major_minor
+from spacy_ru_nn.versions import VERSION_KEY, major_minor
 from spacy_ru_nn.ner.features import sequence_lengths
 
 CASES = battery_cases()

@@ -6,7 +6,8 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from spacy_ru_nn.spam_metrics import binary_metrics, mean_and_sd, plot_curves
+from spacy_ru_nn.spam_metrics import binary_metrics, plot_curves
+from scripts._stats import mean_and_sd
 
 pytest.importorskip("sklearn")
 
@@ -68,7 +69,7 @@ def test_plots_are_written(tmp_path):
 
 
 def test_best_f1_threshold_sits_between_seen_scores():
-    from spacy_ru_nn.spam_metrics import best_f1_threshold
+    from scripts._stats import best_f1_threshold
 
     y = [0, 0, 1, 1, 0, 1]
     scores = [0.1, 0.2, 0.3, 0.8, 0.35, 0.9]

@@ -19,7 +19,7 @@ from thinc.initializers import zero_init
 from thinc.types import Floats1d, Floats2d, FloatsXd, Ints1d
 
 from ..compat import replace_layer
-from ..layers.torch_modules import BiLSTM
+from ..bilstm import BiLSTM
 from ..ner.crf import allowed_transitions, log_partition, viterbi
 from ..ner.embed import load_embedding_data
 from ..ner.features import TokenFeatures, TokenFeaturizer, n_lexical_features, sequence_lengths

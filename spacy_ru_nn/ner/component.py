@@ -14,11 +14,10 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Ints1d
 
 from ..about import __version__
-from ..components.compat import VERSION_KEY, CheckedLoading
 from ..invisible import has_invisible, strip_invisible, visible_view
-from ..legacy.ner import LegacyTagging, is_legacy_tagger
 from ..tag_schemes import biluo_to_scheme, check_scheme, decode_spans, tag_names
 from ..torch_glue import UsesTorchAverages, set_torch_dropout_rate
+from ..versions import VERSION_KEY, CheckedLoading
 from . import tagger
 
 default_model_config = """
@@ -60,6 +59,8 @@ inference_precision = "auto"
 @architectures = "spacy-ru-nn.CRFTagOutput.v1"
 """
 DEFAULT_NER_MODEL = Config().from_str(default_model_config)["model"]
+# The model name of the replaced `spacy-ru-nn.BiLSTMTagger.v1`/`.v2` (spacy_ru_nn/legacy/ner.py).
+LEGACY_MODEL_NAME = "bilstm_tagger"
 
 
 @Language.factory(
@@ -140,7 +141,10 @@ class BiLSTMEntityRecognizer(CheckedLoading, UsesTorchAverages, TrainablePipe):
         """What predicts tags and computes the loss for this model: the functions of
         `ner.tagger`, or, for a pipeline saved with `spacy-ru-nn.BiLSTMTagger.v1`/`.v2`, the
         legacy adapter, which is given the tags its model does not store."""
-        if is_legacy_tagger(self.model):
+        if self.model.name == LEGACY_MODEL_NAME:
+            # Imported here: only a pipeline saved with the old architecture needs that code.
+            from ..legacy.ner import LegacyTagging
+
             return LegacyTagging(self.tags)
         return tagger
 

@@ -4,7 +4,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, cast
 import torch
 from torch import nn
 
-from ..layers.torch_modules import BiLSTM, check_inference_precision, has_native_bfloat16
+from ..bilstm import BiLSTM, check_inference_precision, has_native_bfloat16
 from .crf import LinearChainCRF
 
 # Buffers whose size comes from the vector table loaded at initialize, not from the config.

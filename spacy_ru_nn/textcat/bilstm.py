@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, cast
 import torch
 from torch import nn
 
-from ..layers.torch_modules import BiLSTM
+from ..bilstm import BiLSTM
 from .mlp import grown_linear
 
 POOLINGS = ("last", "mean", "max", "attention")

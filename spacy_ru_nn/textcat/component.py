@@ -21,9 +21,9 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from ..about import __version__
-from ..components.compat import VERSION_KEY, CheckedLoading
 from ..scorers import decide
 from ..torch_glue import UsesTorchAverages, is_built, set_torch_dropout_rate
+from ..versions import VERSION_KEY, CheckedLoading
 from .model import forget_resized_params, resize_labels, token_attention
 
 default_model_config = """

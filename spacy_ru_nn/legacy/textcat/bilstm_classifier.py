@@ -41,7 +41,7 @@ from ...lexemes import LEXEME_ATTRS
 from .ngrams import LexemeColumns, token_columns, visible_lexeme
 from .text_classifier import install_classifier, n_labels_from, n_logits, token_attr_id
 from ...torch_glue import torch_module
-from ...layers.torch_modules import BiLSTM
+from ...bilstm import BiLSTM
 
 POOLINGS = ("last", "mean", "max", "attention")
 

@@ -1,4 +1,4 @@
-"""Pure PyTorch modules that several components' models share (the BiLSTM). No spaCy or thinc imports."""
+"""The BiLSTM that the NER encoder and the BiLSTM text classifier share: pure PyTorch, no spaCy or thinc."""
 from functools import lru_cache
 
 import torch

@@ -14,7 +14,7 @@ from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc
 
-from ..invisible import has_invisible, strip_invisible, visible_positions
+from .invisible import has_invisible, strip_invisible, visible_positions
 
 
 @Language.factory(

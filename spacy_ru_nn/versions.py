@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterable, Optional, Tuple, TypeVar, Union
 import srsly
 from spacy.util import SimpleFrozenList, get_minor_version
 
-from ..about import __version__
+from .about import __version__
 
 VERSION_KEY = "spacy_ru_nn_version"
 
