@@ -265,10 +265,10 @@ def test_bfloat16_inference_is_close_to_float32_and_training_stays_float32():
 
 @pytest.mark.parametrize("native", [True, False])
 def test_auto_precision_uses_bfloat16_only_where_native(monkeypatch, native):
-    from spacy_ru_nn.layers import torch_modules
-    from spacy_ru_nn.bilstm import BiLSTM
+    from spacy_ru_nn import bilstm
 
-    monkeypatch.setattr(torch_modules, "has_native_bfloat16", lambda device_type: native)
+    BiLSTM = bilstm.BiLSTM
+    monkeypatch.setattr(bilstm, "has_native_bfloat16", lambda device_type: native)
     lstm = BiLSTM(width=8, depth=1, dropout=0.0, inference_precision="auto").eval()
     assert lstm.uses_bfloat16("cpu") is native
     assert BiLSTM(8, 1, 0.0, "bfloat16").eval().uses_bfloat16("cpu")
