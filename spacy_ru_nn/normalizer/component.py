@@ -1,16 +1,18 @@
 """The `entity_normalizer` component and the `Span._.normal` extension."""
 from dataclasses import asdict
 from functools import lru_cache
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc, Span
 
-from .rules import Morphology, Weights, nominative_candidates, normalize_name, normalize_person
+from .rules import Morphology, Weights, context_cases, nominative_candidates, normalize_name, normalize_person
 
 # Where a computed normal form is kept: user_data survives DocBin and Doc.to_bytes.
 USER_DATA_KEY = "ru_nn.normal"
+# The words before a mention that may tell its case: a preposition, perhaps behind a quote.
+CONTEXT_WINDOW = 2
 
 DEFAULT_NORMALIZER_CONFIG = {
     "labels": None,
@@ -39,21 +41,31 @@ class EntityNormalizer(Pipe):
         self.spans_key = spans_key
         self.weights = weights
         self.morph = Morphology()
-        # News repeat their names: each distinct mention is normalised once.
+        # News repeat their names: each distinct mention, in each context, is normalised once.
         self._normalize_words = lru_cache(maxsize=50_000)(self._normalize_words_uncached)
+        self._context_cases = lru_cache(maxsize=50_000)(self._context_cases_uncached)
         self._nominative_candidates = lru_cache(maxsize=50_000)(self._nominative_candidates_uncached)
         set_normal_extension()
 
     def normalize(self, span: Span) -> str:
-        """The normal form of one span: a person's name or the name of anything else."""
+        """The normal form of one span: a person's name or the name of anything else, in the
+        case the words before it allow."""
         words = tuple(token.text for token in span)
-        normal = self._normalize_words(words, span.label_ in self.person_labels, self.weights)
+        is_person = span.label_ in self.person_labels
+        preceding = tuple(token.text for token in span.doc[max(0, span.start - CONTEXT_WINDOW) : span.start])
+        cases = self._context_cases(preceding, is_person)
+        normal = self._normalize_words(words, is_person, self.weights, cases)
         return "".join(word + token.whitespace_ for word, token in zip(normal, span)).strip()
 
-    def _normalize_words_uncached(self, words: Tuple[str, ...], is_person: bool, weights: Weights) -> List[str]:
+    def _normalize_words_uncached(
+        self, words: Tuple[str, ...], is_person: bool, weights: Weights, cases: FrozenSet[str]
+    ) -> List[str]:
         if is_person:
-            return normalize_person(words, self.morph, weights=weights)
-        return normalize_name(words, self.morph, weights=weights)
+            return normalize_person(words, self.morph, weights=weights, context_cases=cases)
+        return normalize_name(words, self.morph, weights=weights, context_cases=cases)
+
+    def _context_cases_uncached(self, preceding: Tuple[str, ...], is_person: bool) -> FrozenSet[str]:
+        return context_cases(preceding, self.morph, is_person)
 
     def __call__(self, doc: Doc) -> Doc:
         spans: Iterable[Span] = doc.ents
@@ -67,12 +79,27 @@ class EntityNormalizer(Pipe):
         people = [(span, normal) for span, normal in zip(spans, normals) if span.label_ in self.person_labels]
         full_names = {_folded(word) for span, normal in people if len(span) > 1 for word in normal.split()}
         nominatives = {_folded(normal) for span, normal in people if len(span) == 1 and span.text == normal}
+        # So for one-word names of anything else: "Росстата" is the document's "Росстат".
+        named = {
+            _folded(span.text)
+            for span, normal in zip(spans, normals)
+            if span.label_ not in self.person_labels and len(span) == 1 and span.text == normal
+        }
         for i, span in enumerate(spans):
-            if span.label_ in self.person_labels and len(span) == 1:
+            if len(span) != 1:
+                continue
+            if span.label_ in self.person_labels:
                 # A mention does not vouch for itself.
                 names = full_names | (nominatives - {_folded(span.text)})
-                if names:
-                    normals[i] = self._agree_with_document(span[0].text, normals[i], names)
+            else:
+                names = named - {_folded(span.text)}
+            if names:
+                normals[i] = self._agree_with_document(span[0].text, normals[i], names)
+        # And a word of a fuller mention left as written yields to the document's one-word
+        # nominative of the same name: "Тони Донилона" beside "Донилон".
+        for i, span in enumerate(spans):
+            if span.label_ in self.person_labels and len(span) > 1 and nominatives:
+                normals[i] = self._agree_with_nominatives(span, normals[i], nominatives)
         stored: Dict[str, str] = doc.user_data.setdefault(USER_DATA_KEY, {})
         for span, normal in zip(spans, normals):
             stored[_span_key(span)] = normal
@@ -85,6 +112,23 @@ class EntityNormalizer(Pipe):
             if _folded(candidate) in names:
                 return candidate
         return normal
+
+    def _agree_with_nominatives(self, span: Span, normal: str, nominatives: Set[str]) -> str:
+        """The mention read again, its readings that give the document's one-word names
+        preferred, where some word of it may stand for one of them."""
+        words = tuple(token.text for token in span)
+        names = frozenset(
+            _folded(candidate)
+            for word in words
+            for candidate in self._nominative_candidates(word)[1:]
+            if _may_be_oblique_of(word, candidate) and _folded(candidate) in nominatives
+        )
+        if not names:
+            return normal
+        preceding = tuple(token.text for token in span.doc[max(0, span.start - CONTEXT_WINDOW) : span.start])
+        cases = self._context_cases(preceding, True)
+        forms = normalize_person(words, self.morph, weights=self.weights, context_cases=cases, document_names=names)
+        return "".join(word + token.whitespace_ for word, token in zip(forms, span)).strip()
 
     def _nominative_candidates_uncached(self, word: str) -> Tuple[str, ...]:
         return tuple(nominative_candidates(word, self.morph))
@@ -124,6 +168,12 @@ def make_entity_normalizer(
     name_nominative_prior: float,
     masculine_prior: float,
     unknown_as_written: float,
+    guessed_name_bonus: float,
+    case_ending_as_written: float,
+    surname_paradigm: float,
+    consonant_stem: float,
+    context_bonus: float,
+    document_bonus: float,
 ) -> EntityNormalizer:
     """An entity normaliser for Russian: `span._.normal` of every entity.
 
@@ -131,7 +181,7 @@ def make_entity_normalizer(
     person_labels (List[str]): Labels of people, normalised name part by name part; every
         other label is a place-like name with a head noun.
     spans_key (Optional[str]): Also normalise `doc.spans[spans_key]`.
-    name_bonus ... unknown_as_written (float): How much each kind of evidence counts when the
+    name_bonus ... context_bonus (float): How much each kind of evidence counts when the
         readings of a mention compete (`spacy_ru_nn.normalizer.rules.Weights`).
     """
     weights = Weights(
@@ -140,8 +190,21 @@ def make_entity_normalizer(
         name_nominative_prior=name_nominative_prior,
         masculine_prior=masculine_prior,
         unknown_as_written=unknown_as_written,
+        guessed_name_bonus=guessed_name_bonus,
+        case_ending_as_written=case_ending_as_written,
+        surname_paradigm=surname_paradigm,
+        consonant_stem=consonant_stem,
+        context_bonus=context_bonus,
+        document_bonus=document_bonus,
     )
     return EntityNormalizer(name, labels=labels, person_labels=person_labels, spans_key=spans_key, weights=weights)
+
+
+def _may_be_oblique_of(word: str, nominative: str) -> bool:
+    """Whether a word may be an oblique form of this nominative by length: an ending added
+    ("Донилона" of "Донилон") or a vowel for a vowel ("Дерипаске" of "Дерипаска"), not the
+    other way round ("Климкин" is no form of a woman's "Климкина", "Гелетей" of "Гелетея")."""
+    return len(nominative) < len(word) or len(nominative) == len(word) and word[-1:].lower() in "аеёиоуыэюя"
 
 
 def _folded(word: str) -> str:

@@ -13,8 +13,8 @@ the -е of the locative ("Тоттенхэме").
 """
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from functools import lru_cache, partial
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 import pymorphy3
 from pymorphy3.analyzer import Parse
@@ -27,31 +27,91 @@ CASE_OF = {"gen2": "gent", "acc2": "accs", "loc2": "loct", "gen1": "gent", "loc1
 GENDERS = ("masc", "femn")
 NAME_TAGS = ("Name", "Surn", "Patr")
 ADJECTIVES = ("ADJF", "PRTF")
-# Letters of a Cyrillic abbreviation followed by a case ending: "МИДа", "ГАБТом", "АвтоВАЗа".
-ABBREVIATION_ENDING = re.compile(r"^([А-ЯЁа-яё]*[А-ЯЁ]{2,})(а|у|ом|е|ой|ы|и|ов|ам|ами|ах)$")
+# Letters of a Cyrillic abbreviation followed by a case ending: "МИДа", "ГАБТом", "АвтоВАЗа",
+# "МИСиСа": two capitals in a row, and a capital right before the ending ("ВымпелКом" is whole).
+ABBREVIATION_ENDING = re.compile(r"^((?=[А-ЯЁа-яё]*[А-ЯЁ]{2})[А-ЯЁа-яё]*[А-ЯЁ])(а|у|ом|е|ой|ы|и|ов|ам|ами|ах)$")
 # Foreign names that do not decline end in these vowels ("Пелоси", "Нисипяну", "Саломе").
 INDECLINABLE_ENDINGS = frozenset("еиоуэю")
+# Unknown place names ending in these do not decline: "Живерни", "Хабомаи", "Сочо", not
+# "Гагаузии", nor the datives of "Росприроднадзору"; nor does a neuter in -ье ("Цетинье").
+PLACE_INDECLINABLE_ENDINGS = frozenset("иоэ")
+# The cases those vowels mark on a noun ending in a consonant: "Мильнеру", "Питте", and -и
+# after the velars that take it for -ы: "Дерипаски" is a genitive of "Дерипаска" (after
+# the hushing letters, foreign names are as likely: "Туччи").
+STEM_ENDING_CASES = {
+    "у": ("datv",),
+    "ю": ("datv",),
+    "е": ("loct",),
+    **{consonant + "и": ("gent",) for consonant in "кгх"},
+}
 # Endings of the oblique cases: an unknown place name ending otherwise is read as written.
 OBLIQUE_ENDINGS = tuple("аяыиеуюо") + ("ом", "ем", "ам", "ям", "ах", "ях", "ов", "ев", "ой", "ей")
 # Case endings of a man's name that ends in a consonant: "Данна", "Данну", "Данном", "Данне".
 STEM_ENDINGS = ("ом", "ем", "а", "я", "у", "ю", "е")
 # A consonant and the locative ending: "Тоттенхэме", not "Вейк-ан-Зее".
 CONSONANT_LOCATIVE = re.compile(r"[бвгджзклмнпрстфхцчшщ]е$", re.IGNORECASE)
+# The locative of a place named with the feminine suffix -овка/-евка/-инка ("Тарасовке").
+FEMININE_PLACE_LOCATIVE = re.compile(r"(ов|ев|ёв|ин)ке$", re.IGNORECASE)
 # Adjectives used as nouns: the head of what follows them ("сборной России").
 NOUN_ADJECTIVES = frozenset({"сборный", "набережный", "приёмный"})
-# The endings of a man's name that ends in a consonant or -й, by case: (ending, the letters
+# The endings of a man's name that ends in a consonant, -й or -ь ("де Сталя"), by case: (ending, the letters
 # the stem may end in, what the nominative adds to the stem).
 HARD = "бвгдзклмнпрстфх"
 HUSHING = "жцчшщ"
 VOWELS = "аеёиоуыэюя"
 MASCULINE_ENDINGS = {
-    "gent": (("а", HARD + HUSHING, ""), ("я", VOWELS, "й")),
-    "accs": (("а", HARD + HUSHING, ""), ("я", VOWELS, "й")),
-    "datv": (("у", HARD + HUSHING, ""), ("ю", VOWELS, "й")),
-    "ablt": (("ом", HARD, ""), ("ем", HUSHING, ""), ("ем", VOWELS, "й")),
+    "gent": (("а", HARD + HUSHING, ""), ("я", VOWELS, "й"), ("я", HARD, "ь")),
+    "accs": (("а", HARD + HUSHING, ""), ("я", VOWELS, "й"), ("я", HARD, "ь")),
+    "datv": (("у", HARD + HUSHING, ""), ("ю", VOWELS, "й"), ("ю", HARD, "ь")),
+    "ablt": (("ом", HARD, ""), ("ем", HUSHING, ""), ("ем", VOWELS, "й"), ("ем", HARD, "ь")),
     "loct": (("е", HARD + HUSHING, ""),),
 }
+# Surnames that decline by their ending: (the letters the stem ends in, [(ending, gender,
+# cases, what the nominative adds to the stem)]). "Карасиным" is a man's "Карасин",
+# "Сафарбаковой" a woman's "Сафарбакова", "Маковского" a man's "Маковский".
+SURNAME_PARADIGMS = (
+    (
+        ("ов", "ев", "ёв", "ин", "ын"),
+        (
+            ("а", "masc", ("gent", "accs"), ""),
+            ("у", "masc", ("datv",), ""),
+            ("ым", "masc", ("ablt",), ""),
+            ("е", "masc", ("loct",), ""),
+            ("ой", "femn", ("gent", "datv", "ablt", "loct"), "а"),
+            ("у", "femn", ("accs",), "а"),
+        ),
+    ),
+    (
+        ("ск", "цк"),
+        (
+            ("ого", "masc", ("gent", "accs"), "ий"),
+            ("ому", "masc", ("datv",), "ий"),
+            ("им", "masc", ("ablt",), "ий"),
+            ("ом", "masc", ("loct",), "ий"),
+            ("ой", "femn", ("gent", "datv", "ablt", "loct"), "ая"),
+            ("ую", "femn", ("accs",), "ая"),
+        ),
+    ),
+)
+# The cases a preposition governs: a name right after one is in one of them.
+PREPOSITION_CASES: Dict[str, FrozenSet[str]] = {
+    **dict.fromkeys(
+        "без для до из из-за из-под от у около вокруг возле после против среди кроме мимо ради "
+        "вместо вдоль внутри вне посреди близ напротив накануне относительно помимо позади "
+        "насчёт насчет".split(),
+        frozenset({"gent"}),
+    ),
+    **dict.fromkeys("к ко благодаря согласно вопреки навстречу".split(), frozenset({"datv"})),
+    **dict.fromkeys("про через сквозь".split(), frozenset({"accs"})),
+    **dict.fromkeys("над надо перед передо между".split(), frozenset({"ablt"})),
+    **dict.fromkeys("о об обо при".split(), frozenset({"loct"})),
+    **dict.fromkeys("в во на".split(), frozenset({"loct", "accs"})),
+    **dict.fromkeys("за под подо".split(), frozenset({"accs", "ablt"})),
+    **dict.fromkeys("с со".split(), frozenset({"ablt", "gent"})),
+    "по": frozenset({"datv"}),
+}
 ADJECTIVE_ENDINGS = ("ого", "его", "ому", "ему", "ую", "юю")
+CYRILLIC_LETTER = re.compile(r"[а-яёА-ЯЁ]")
 CYRILLIC_WORD = re.compile(r"^[а-яёА-ЯЁ]+(-[а-яёА-ЯЁ]+)*$")
 
 
@@ -76,6 +136,14 @@ class Weights:
     masculine_prior: a man rather than a woman, when nothing else tells.
     unknown_as_written: a word pymorphy3 does not know, ending like a name that does not
         decline, read as written.
+    guessed_name_bonus: the same for a name pymorphy3 guesses from its ending alone.
+    case_ending_as_written: the share of `unknown_as_written` an unknown word keeps in the
+        cases its ending does not mark, when the ending marks one on a consonant stem
+        ("Моралесу": the dative of "Моралес").
+    surname_paradigm: a surname read by its ending ("Карасиным" -> "Карасин").
+    consonant_stem: a man's name read as a consonant stem with a case ending ("Питта").
+    context_bonus: a reading in a case the preceding word allows ("у", "президентом").
+    document_bonus: a reading that gives a name another mention in the document gives.
     """
 
     name_bonus: float = 0.5
@@ -83,6 +151,12 @@ class Weights:
     name_nominative_prior: float = 0.1
     masculine_prior: float = 0.1
     unknown_as_written: float = 1.0
+    guessed_name_bonus: float = 0.5
+    case_ending_as_written: float = 1.0
+    surname_paradigm: float = 0.6
+    consonant_stem: float = 0.3
+    context_bonus: float = 0.5
+    document_bonus: float = 1.0
 
 
 def restore_case(written: str, normal: str) -> str:
@@ -113,6 +187,9 @@ def is_indeclinable_like(word: str) -> bool:
     """Ends like a foreign name that does not decline ("Пелоси", "Нисипяну", "Саломе"), not
     like an adjectival surname's case ending ("Рымашевского", "Луговому")."""
     word = word.lower()
+    if len(word) > 2 and word[-1] == "а" and word[-2] in VOWELS:
+        # A vowel before the final -а: "Гаргантюа", "Медиа".
+        return True
     return word[-1:] in INDECLINABLE_ENDINGS and not word.endswith(ADJECTIVE_ENDINGS)
 
 
@@ -158,8 +235,8 @@ def _is_name_like(parse: Parse) -> bool:
     return any(t in parse.tag for t in NAME_TAGS) or parse.tag.POS in ADJECTIVES
 
 
-def _person_fit(parse: Parse, gender: str, case: str, name_bonus: float, guessed: bool = False) -> float:
-    """How well one analysis fits a name part of a person of this gender in this case."""
+def _person_fit(parse: Parse, gender: str, name_bonus: float, guessed: bool = False, has_surname: bool = False) -> float:
+    """How well one analysis fits a name part of a person of this gender, in its own case."""
     tag = parse.tag
     if tag.POS not in ("NOUN",) + ADJECTIVES:
         return 0.0
@@ -168,111 +245,203 @@ def _person_fit(parse: Parse, gender: str, case: str, name_bonus: float, guessed
         # a guessed name's gender is its ending's, and a man's name may end in -а ("Соланы").
         if gender not in tag and "ms-f" not in tag and not (tag.POS in ADJECTIVES and tag.number == "plur"):
             return 0.0
-    fit = parse.score + (name_bonus if _is_name_like(parse) else 0.0)
-    if case_of(parse) != case:
-        return 0.0
+    # An adjective is a surname's reading where pymorphy3 knows no surname: "Толстым" is
+    # "Толстой" before it is "толстый".
+    bonus = _is_name_like(parse) and not (tag.POS in ADJECTIVES and has_surname)
+    fit = parse.score + (name_bonus if bonus else 0.0)
     if tag.number == "plur":
         # A singular person: a plural form is a misspelt or mistagged one, the last resort.
         fit *= 0.1
-    if not _is_name_like(parse) and tag.gender is not None and gender not in tag and not guessed:
-        # A common noun of the other gender ("ангел" in "Ангелы Меркель") yields to a name;
-        # a guessed word's gender is only its ending's: a man's "Маехары" is a "Маехара".
+    if tag.gender is not None and gender not in tag and "ms-f" not in tag and guessed == _is_name_like(parse):
+        # A common noun of the other gender ("ангел" in "Ангелы Меркель") yields to a name,
+        # and so does a name of the other gender guessed from an ending: "Лаженесса" in
+        # "Саймона Лаженесса". A guessed common noun's gender is only its ending's: a man's
+        # "Маехары" is a "Маехара".
         fit *= 0.5
     return fit
 
 
-def _as_written_fit(word: str, parses: Sequence[Parse], weights: Weights) -> float:
-    """How well an unknown word fits as written, in the nominative: fully where it ends like
-    a name that does not decline, half where it ends in -а/-я like "Ларрионда", which is as
-    likely a nominative as the genitive pymorphy3 guesses."""
+def _as_written_cases(word: str, parses: Sequence[Parse]) -> Tuple[Tuple[str, ...], float, Tuple[str, ...]]:
+    """The cases an unknown word fits as written in, how well (a share of the weight), and
+    the cases its ending marks on a declining word instead. A name ending like one that does
+    not decline ("Пелоси", "Рютте") fits every case, so that the other parts decide; but
+    "Мильнеру" is the dative of "Мильнер" and "Дерипаски" the genitive of "Дерипаска" as
+    likely as names that do not decline. One ending in a consonant ("Малкейр") fits the
+    nominative; one ending in -а/-я like "Ларрионда", as likely a nominative as the genitive
+    pymorphy3 guesses, half."""
     if not parses or is_known(parses):
-        return 0.0
+        return (), 0.0, ()
     if is_indeclinable_like(word):
-        return weights.unknown_as_written
-    return weights.unknown_as_written / 2 if word[-1:].lower() in "ая" else 0.0
+        marked = STEM_ENDING_CASES.get(word[-2:].lower(), ()) or STEM_ENDING_CASES.get(word[-1:].lower(), ())
+        return CASES, 1.0, marked
+    # A name pymorphy3 guesses does not decline ("Сейджи") is as written in every case.
+    cases = CASES if any("Fixd" in p.tag for p in parses) else ("nomn",)
+    if not looks_oblique(word) or word.lower().endswith("ей"):
+        # A person's "-ей" is a nominative ("Кащей"), not a genitive plural.
+        return cases, 1.0, ()
+    return cases, 0.5 if word[-1:].lower() in "ая" else 0.0, ()
 
 
-NO_FIT: Tuple[float, Optional[Parse]] = (0.0, None)
+# A person's table: (gender, case) -> how well one word fits there and its nominative then.
+Fit = Tuple[float, Callable[[], str]]
+PersonTable = Dict[Tuple[str, str], Fit]
+
+
+def _parse_nominative(word: str, parse: Parse, gender: str, morph: "Morphology") -> str:
+    if "Fixd" in parse.tag or parse.tag.case == "nomn" and parse.tag.number == "sing":
+        return word
+    if parse.tag.number == "plur" and _reads_as_nominative(word, morph):
+        # A plural reading is the last resort; a word that is also a nominative singular
+        # is a surname that does not decline, as a woman's "Стингрей" in "Джоанны Стингрей".
+        return word
+    wanted = {"nomn", "sing"}
+    if parse.tag.POS in ADJECTIVES:
+        # An adjectival surname takes the person's gender, whatever gender it is written in.
+        wanted.add(gender)
+    form = inflect(parse, wanted) or inflect(parse, {"nomn"}) or parse.normal_form
+    return restore_case(word, form)
+
+
+def _surname_forms(word: str) -> Iterable[Tuple[str, str, str]]:
+    """(gender, case, nominative) of a surname by its ending alone: -ов/-ев/-ин and -ский
+    surnames decline alike, whether pymorphy3 knows them ("Карасиным" -> "Карасин",
+    "Маковского" -> "Маковский", "Сафарбаковой" -> "Сафарбакова") or not."""
+    lower = word.lower()
+    if "-" in word:
+        # "Купровская-Денисова": each part would need its own reading.
+        return
+    for stem_endings, paradigm in SURNAME_PARADIGMS:
+        for ending, gender, cases, nominative in paradigm:
+            stem_length = len(word) - len(ending)
+            if lower.endswith(ending) and stem_length >= 3 and lower[:stem_length].endswith(stem_endings):
+                for case in cases:
+                    yield gender, case, word[:stem_length] + nominative
+
+
+def _person_table(
+    word: str,
+    parses: Sequence[Parse],
+    morph: "Morphology",
+    weights: "Weights",
+    document_names: FrozenSet[str] = frozenset(),
+) -> PersonTable:
+    """Where one word of a person's name fits: (gender, case) -> the best fit and the
+    nominative it gives, from pymorphy3's readings, the word as written, a surname's
+    paradigm and the endings of a man's name that ends in a consonant. A reading that gives
+    one of the document's names counts `document_bonus` more."""
+    table: PersonTable = {}
+
+    def offer(gender: str, case: str, fit: float, nominative: Callable[[], str]) -> None:
+        if fit > 0.0 and document_names and folded(nominative()) in document_names:
+            fit += weights.document_bonus
+        if fit > table.get((gender, case), NO_FIT)[0]:
+            table[(gender, case)] = (fit, nominative)
+
+    if not parses:
+        return table
+    cases, share, marked = _as_written_cases(word, parses)
+    guessed = not is_known(parses)
+    has_surname = any("Surn" in p.tag for p in parses)
+    # At a tie, an unknown surname in -ов/-ин declines as a possessive ("Тимаковой" of
+    # "Тимакова"), not as a qualitative adjective ("Тимаковая"): possessives go first.
+    for parse in sorted(parses, key=lambda p: not (guessed and _is_possessive(p))):
+        case = case_of(parse)
+        if case is None:
+            continue
+        for gender in GENDERS:
+            bonus = weights.guessed_name_bonus if guessed else weights.name_bonus
+            fit = _person_fit(parse, gender, bonus, guessed, has_surname)
+            # A word that does not decline is no evidence of the case: it fits them all. That
+            # pymorphy3 guesses a word does not decline is the ending's business, above.
+            if "Fixd" in parse.tag and guessed:
+                continue
+            for each in CASES if "Fixd" in parse.tag else (case,):
+                offer(gender, each, fit, partial(_parse_nominative, word, parse, gender, morph))
+    if word[:1].isupper():
+        for gender, case, nominative in _surname_forms(word):
+            offer(gender, case, weights.surname_paradigm + weights.name_bonus, partial(str, nominative))
+        for case in MASCULINE_ENDINGS:
+            stem = _masculine_stem(word, case)
+            if stem is not None:
+                # A man's surname pymorphy3 knows only as something else ("Брэда Питта"),
+                # or not at all ("Саймона Лаженесса"): the ending goes, as for any stem.
+                offer("masc", case, weights.consonant_stem, partial(str, stem))
+    if word[:1].isupper() and _is_womans_undeclined_surname(word):
+        # A woman's surname that ends in a consonant does not decline ("Людмилу Зенькович").
+        surname_fits = [_person_fit(p, "masc", weights.name_bonus) for p in parses if "Surn" in p.tag and p.tag.case == "nomn"]
+        fit = max(surname_fits, default=weights.unknown_as_written if guessed else 0.0)
+        for case in CASES if fit else ():
+            offer("femn", case, fit, partial(str, word))
+    as_written = weights.unknown_as_written * share
+    for case in cases if as_written else ():
+        for gender in GENDERS:
+            held = table.get((gender, case))
+            if case in marked and held is not None:
+                # Declined or not, the word fits this case as well as any other.
+                table[(gender, case)] = (max(held[0], as_written), held[1])
+            else:
+                # "Моралесу" is less likely a name that does not decline than a dative.
+                fit = as_written * weights.case_ending_as_written if marked else as_written
+                offer(gender, case, fit, partial(strip_abbreviation_ending, word))
+    return table
+
+
+NO_FIT: Fit = (0.0, str)
+
+
+def folded(word: str) -> str:
+    """Lowercase, ё as е: how mentions of one name are matched."""
+    return word.lower().replace("ё", "е")
+
+
+def _is_womans_undeclined_surname(word: str) -> bool:
+    """Ends in a consonant, but not like a man's -ов/-ин surname nor a case ending ("Эбботом"):
+    "Зенькович", "Шмидт", "Стингрей"."""
+    lower = word.lower()
+    if lower.endswith("ей"):
+        return True
+    return lower[-1:] in HARD + HUSHING and not lower.endswith(("ин", "ын")) and not looks_oblique(lower)
 
 
 def _is_possessive(parse: Optional[Parse]) -> bool:
     return parse is not None and "Poss" in parse.tag
 
 
-def _fit_table(
-    parses: Sequence[Parse], as_written: float, name_bonus: float
-) -> Dict[Tuple[str, str], Tuple[float, Optional[Parse]]]:
-    """(gender, case) -> the best fit of one word as a name part and the reading that gives
-    it; None for the word read as written."""
-    table: Dict[Tuple[str, str], Tuple[float, Optional[Parse]]] = {}
-    if as_written:
-        # A name pymorphy3 guesses does not decline ("Сейджи") is as written in every case.
-        cases = CASES if any("Fixd" in p.tag for p in parses) else ("nomn",)
-        table.update({(gender, case): (as_written, None) for gender in GENDERS for case in cases})
-    guessed = not is_known(parses)
-    for parse in parses:
-        case = case_of(parse)
-        for gender in GENDERS:
-            fit = _person_fit(parse, gender, case, name_bonus, guessed)
-            held, held_parse = table.get((gender, case), NO_FIT)
-            # At a tie, an unknown surname in -ов/-ин declines as a possessive ("Тимаковой"
-            # of "Тимакова"), not as a qualitative adjective ("Тимаковая").
-            if fit > held or guessed and fit == held > 0 and _is_possessive(parse) and not _is_possessive(held_parse):
-                table[(gender, case)] = (fit, parse)
-    return table
-
-
 def normalize_person(
     words: Sequence[str],
-    morph: Morphology,
+    morph: "Morphology",
     *,
-    weights: Optional[Weights] = None,
+    weights: Optional["Weights"] = None,
+    context_cases: FrozenSet[str] = frozenset(),
+    document_names: FrozenSet[str] = frozenset(),
 ) -> List[str]:
     """Each name part in the nominative singular of the gender and case the parts share.
 
     A word pymorphy3 does not know may be a foreign name that does not decline ("Пелоси"):
-    reading it as written, in the nominative, competes with the guessed oblique readings.
+    reading it as written competes with the guessed oblique readings. `context_cases` are
+    the cases the words around the mention allow ("у Джо Байдена": the genitive);
+    `document_names` the nominatives (lowercase, ё as е) the document's other mentions give
+    ("Камменос" tells that "Паноса Камменоса" is a genitive).
     """
     weights = weights or Weights()
     # Lowercase words in a name are particles that do not decline ("ибн", "де", "аль-").
     parses = [morph.parse(w) if is_declinable(w) and not w[:1].islower() else () for w in words]
-    as_written = [_as_written_fit(w, ps, weights) for w, ps in zip(words, parses)]
-
-    tables = [_fit_table(ps, w, weights.name_bonus) for ps, w in zip(parses, as_written)]
+    tables = [_person_table(w, ps, morph, weights, document_names) for w, ps in zip(words, parses)]
     best: Optional[Tuple[float, str, str]] = None
     for gender in GENDERS:
         for case in CASES:
             total = sum(table.get((gender, case), NO_FIT)[0] for table in tables)
             total += weights.nominative_prior if case == "nomn" else 0.0
             total += weights.masculine_prior if gender == "masc" else 0.0
+            total += weights.context_bonus if case in context_cases else 0.0
             if best is None or total > best[0]:
                 best = (total, gender, case)
     assert best is not None
     _, gender, case = best
     normal = []
     for word, table in zip(words, tables):
-        score, parse = table.get((gender, case), NO_FIT)
-        if score == 0.0 and gender == "masc" and _masculine_stem(word, case):
-            # A man's surname pymorphy3 knows only as something else ("Брэда Питта") in
-            # the case the other parts share: the ending goes, as for any consonant stem.
-            normal.append(_masculine_stem(word, case))
-            continue
-        if parse is None or score == 0.0 or "Fixd" in parse.tag:
-            normal.append(strip_abbreviation_ending(word))
-            continue
-        if parse.tag.case == "nomn" and parse.tag.number == "sing":
-            normal.append(word)
-            continue
-        if parse.tag.number == "plur" and _reads_as_nominative(word, morph):
-            # A plural reading is the last resort; a word that is also a nominative singular
-            # is a surname that does not decline, as a woman's "Стингрей" in "Джоанны Стингрей".
-            normal.append(word)
-            continue
-        wanted = {"nomn", "sing"}
-        if _is_name_like(parse) and parse.tag.POS in ADJECTIVES:
-            wanted.add(gender)
-        form = inflect(parse, wanted) or inflect(parse, {"nomn"}) or parse.normal_form
-        normal.append(restore_case(word, form))
+        fit, nominative = table.get((gender, case), NO_FIT)
+        normal.append(nominative() if fit > 0.0 else strip_abbreviation_ending(word))
     return normal
 
 
@@ -342,11 +511,15 @@ def _gender(parse: Parse) -> Optional[str]:
 
 
 def _agrees_with_next(parses: Sequence[Sequence[Parse]], words: Sequence[str], i: int, morph: Morphology) -> bool:
-    """Whether word i is an adjective that agrees with the next word that is not transparent."""
+    """Whether word i is an adjective that agrees with the next word that is not transparent
+    nor a foreign word that does not decline ("Национальной Медиа Группы")."""
     j = i + 1
-    while j < len(words) - 1 and _is_transparent(words[j]):
+    while j < len(words) - 1 and (_is_transparent(words[j]) or _is_undeclined_foreign(words[j], parses[j])):
         j += 1
     adjectives = [p for p in parses[i] if p.tag.POS in ADJECTIVES and p.normal_form not in NOUN_ADJECTIVES]
+    if not parses[j] and not CYRILLIC_LETTER.search(words[j]):
+        # A name in Latin script ("китайского Apple") has no gender: a singular will do.
+        return any(p.tag.number == "sing" for p in adjectives)
     if not parses[j] and not is_declinable(words[j]):
         # An abbreviation does not decline: the adjective need only share its gender.
         return any(
@@ -376,7 +549,24 @@ def _find_head(words: Sequence[str], parses: Sequence[Sequence[Parse]], morph: M
         head += 1
     while head > 0 and _is_transparent(words[head]):
         head -= 1
+    # In a name of foreign words the last one declines: "Медиа Группы", "Сан Луисе".
+    while head < len(words) - 1 and _is_undeclined_foreign(words[head], parses[head]) and _is_capitalized_word(words[head + 1], parses[head + 1]):
+        head += 1
     return head
+
+
+def _is_undeclined_foreign(word: str, parses: Sequence[Parse]) -> bool:
+    """A word that does not decline ("Медиа") or that pymorphy3 does not know and that does
+    not look inflected ("Тоттенхэм")."""
+    if not parses or not word[:1].isupper():
+        return False
+    if all("Fixd" in p.tag for p in parses):
+        return True
+    return not is_known(parses) and (is_indeclinable_like(word) or not looks_oblique(word))
+
+
+def _is_capitalized_word(word: str, parses: Sequence[Parse]) -> bool:
+    return bool(parses) and word[:1].isupper()
 
 
 def _agreeing(parses: Sequence[Parse], case: str, number: str, gender: Optional[str]) -> Optional[Parse]:
@@ -398,9 +588,11 @@ def normalize_name(
     morph: Morphology,
     *,
     weights: Optional[Weights] = None,
+    context_cases: FrozenSet[str] = frozenset(),
 ) -> List[str]:
     """A place or organisation: the head noun and the adjectives before it in the nominative,
-    in the head's number; whatever follows the head stays as written."""
+    in the head's number; whatever follows the head stays as written. `context_cases` are
+    the cases the words around the mention allow ("в Кабуле": the locative or accusative)."""
     weights = weights or Weights()
     parses = [morph.parse(w) if is_declinable(w) else () for w in words]
     head = _find_head(words, parses, morph)
@@ -410,8 +602,10 @@ def normalize_name(
         # An abbreviation ("японского МИДа") or a foreign word: its gender, if pymorphy3
         # knows the abbreviation, still puts the adjectives before it in the nominative.
         readings = _abbreviation_readings(words[head], morph)
-        for i in modifiers if readings else ():
-            chosen = [p for p in parses[i] if p.tag.POS in ADJECTIVES and _agrees(p, case_of(p), "sing", _gender(readings[0]))]
+        # A name in Latin script takes the adjectives of a masculine: "китайский Apple".
+        gender = _gender(readings[0]) if readings else None if CYRILLIC_LETTER.search(words[head]) else "masc"
+        for i in modifiers if gender else ():
+            chosen = [p for p in parses[i] if p.tag.POS in ADJECTIVES and _agrees(p, case_of(p), "sing", gender)]
             _to_nominative(normal, i, max(chosen, key=lambda p: p.score, default=None), "sing")
         return normal
     if not is_known(parses[head]) and not looks_oblique(words[head]):
@@ -420,10 +614,17 @@ def normalize_name(
         return list(words)
     if not is_known(parses[head]) and CONSONANT_LOCATIVE.search(words[head]):
         # An unknown place in the locative is a masculine name that ends in a consonant
-        # ("в Тоттенхэме", "в Тусоне") more often than the feminine pymorphy3 guesses.
-        normal[head] = words[head][:-1]
+        # ("в Тоттенхэме", "в Тусоне") more often than the feminine pymorphy3 guesses, but
+        # for the feminine suffix of Russian villages ("в Тарасовке": "Тарасовка").
+        feminine = FEMININE_PLACE_LOCATIVE.search(words[head]) is not None
+        normal[head] = words[head][:-1] + ("а" if feminine else "")
         for i in modifiers:
-            _to_nominative(normal, i, _agreeing(parses[i], "loct", "sing", "masc"), "sing")
+            _to_nominative(normal, i, _agreeing(parses[i], "loct", "sing", "femn" if feminine else "masc"), "sing")
+        return normal
+    head_word = words[head].lower()
+    if not is_known(parses[head]) and (head_word[-1:] in PLACE_INDECLINABLE_ENDINGS and not head_word.endswith("ии") or head_word.endswith("ье")):
+        # An unknown name ending in -и, -о, -у ("Живерни", "Хабомаи") is a foreign one that
+        # does not decline more often than an oblique form of a word pymorphy3 guesses.
         return normal
     best: Optional[Tuple[float, Parse, List[Optional[Parse]]]] = None
     for reading in parses[head]:
@@ -438,6 +639,8 @@ def normalize_name(
             total += 0.5
         if case == "nomn":
             total += weights.name_nominative_prior
+        if case in context_cases:
+            total += weights.context_bonus
         # A place or organisation read as a person's name is a guess of the last resort.
         if any(t in tag for t in NAME_TAGS):
             total -= 0.5
@@ -451,3 +654,28 @@ def normalize_name(
     for i, parse in zip(modifiers, chosen):
         _to_nominative(normal, i, parse, number)
     return normal
+
+
+# Quotes between a preposition and a name ("в «Газпроме»") say nothing of its case.
+QUOTES = frozenset("«»\"„“”'")
+
+
+def context_cases(preceding: Sequence[str], morph: Morphology, is_person: bool) -> FrozenSet[str]:
+    """The cases a mention can be in, from the words right before it (nearest last): those a
+    preposition governs ("у Джо Байдена"), or those of an adjective ("в московском Большом
+    театре") or, before a person, of an animate noun ("президентом Эво Моралесом") it
+    agrees with. Nothing where the word before says nothing."""
+    words = [w for w in preceding if w not in QUOTES]
+    if not words:
+        return frozenset()
+    word = words[-1]
+    governed = PREPOSITION_CASES.get(word.lower())
+    if governed is not None:
+        return governed
+    if not word.islower() or not CYRILLIC_WORD.match(word):
+        return frozenset()
+    parses = morph.parse(word)
+    agreeing = [p for p in parses if p.tag.POS in ADJECTIVES or is_person and p.tag.POS == "NOUN" and "anim" in p.tag]
+    if not parses or len(agreeing) < len(parses):
+        return frozenset()
+    return frozenset(case for case in map(case_of, agreeing) if case is not None)
