@@ -188,6 +188,46 @@ def _words(text: str, start: int, end: int) -> List[Tuple[int, int]]:
     return [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
 
 
+def _part_values(values: Dict[str, List[str]], key: str) -> List[str]:
+    """A name part's values: "firstname Жан" and "firstname1 Поль" are one "Жан-Поль"."""
+    found = values.get(key, [])[:1]
+    n = 1
+    while found and values.get(f"{key}{n}"):
+        found.append(values[f"{key}{n}"][0])
+        n += 1
+    return found
+
+
+def _person_normal(text: str, parts: Sequence[Tuple[str, int, int]], values: Dict[str, List[str]]) -> Optional[str]:
+    """A person's normal form: the chain's values of the mention's name parts, in its order.
+
+    A part marked word by word ("Реджеп Тайип" as two first names) takes its values one per
+    word where the chain lists as many (firstname, firstname1), and the mention has no gold
+    normal form otherwise; a hyphenated part ("Жан-Поль") joins its values with a hyphen.
+    None where the chain lacks a part."""
+    normal: List[str] = []
+    i = 0
+    while i < len(parts):
+        kind = parts[i][0]
+        group = [parts[i]]
+        while i + len(group) < len(parts) and parts[i + len(group)][0] == kind:
+            group.append(parts[i + len(group)])
+        i += len(group)
+        found = _part_values(values, NAME_PARTS[kind])
+        if not found:
+            return None
+        if len(group) > 1:
+            if len(found) != len(group):
+                # "Линн Форрестер" as two first names of a chain that lists one.
+                return None
+            normal.extend(found)
+        elif len(group) == 1 and len(found) > 1 and text[group[0][1] : group[0][2]].count("-") == len(found) - 1:
+            normal.append("-".join(found))
+        else:
+            normal.append(found[0])
+    return " ".join(normal) if normal else None
+
+
 def document_normals(stem: Path, text: str) -> Dict[Tuple[int, int, str], str]:
     """(start, end, label) of an entity -> its gold normal form from the .coref layer.
 
@@ -214,14 +254,12 @@ def document_normals(stem: Path, text: str) -> Dict[Tuple[int, int, str], str]:
             continue
         if wanted is None:
             start, end = members[0][1], members[-1][2]
-            parts = [(t, s, e) for t, s, e in members if t in NAME_PARTS]
-            # One part marked word by word ("Аун Сан Су Чжи" as four names) is one value.
-            parts = [p for i, p in enumerate(parts) if not i or parts[i - 1][0] != p[0]]
             words = _words(text, start, end)
+            parts = [(t, s, e) for t, s, e in members if t in NAME_PARTS]
             covered = all(any(s <= ws and we <= e for _, s, e in parts) for ws, we in words)
-            normal = [values.get(NAME_PARTS[t], [None])[0] for t, _, _ in parts]
-            if covered and parts and all(normal):
-                normals[(start, end, label)] = " ".join(normal)  # type: ignore[arg-type]
+            normal = _person_normal(text, parts, values)
+            if covered and normal:
+                normals[(start, end, label)] = normal
             continue
         for span_type, start, end in members:
             if span_type != wanted:

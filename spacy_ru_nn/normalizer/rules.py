@@ -324,11 +324,13 @@ def _person_table(
     morph: "Morphology",
     weights: "Weights",
     document_names: FrozenSet[str] = frozenset(),
+    inner: bool = False,
 ) -> PersonTable:
     """Where one word of a person's name fits: (gender, case) -> the best fit and the
     nominative it gives, from pymorphy3's readings, the word as written, a surname's
     paradigm and the endings of a man's name that ends in a consonant. A reading that gives
-    one of the document's names counts `document_bonus` more."""
+    one of the document's names counts `document_bonus` more. `inner`: the word is neither
+    the first nor the last of the name."""
     table: PersonTable = {}
 
     def offer(gender: str, case: str, fit: float, nominative: Callable[[], str]) -> None:
@@ -340,6 +342,10 @@ def _person_table(
     if not parses:
         return table
     cases, share, marked = _as_written_cases(word, parses)
+    if inner and not looks_oblique(word) and not any("Patr" in p.tag for p in parses):
+        # The inner parts of a foreign name do not decline ("Кима Чен Ира", "Андерса Фог
+        # Расмуссена"); a patronymic does.
+        cases, share, marked = CASES, 1.0, ()
     guessed = not is_known(parses)
     has_surname = any("Surn" in p.tag for p in parses)
     # At a tie, an unknown surname in -ов/-ин declines as a possessive ("Тимаковой" of
@@ -426,7 +432,8 @@ def normalize_person(
     weights = weights or Weights()
     # Lowercase words in a name are particles that do not decline ("ибн", "де", "аль-").
     parses = [morph.parse(w) if is_declinable(w) and not w[:1].islower() else () for w in words]
-    tables = [_person_table(w, ps, morph, weights, document_names) for w, ps in zip(words, parses)]
+    inner = range(1, len(words) - 1)
+    tables = [_person_table(w, ps, morph, weights, document_names, i in inner) for i, (w, ps) in enumerate(zip(words, parses))]
     best: Optional[Tuple[float, str, str]] = None
     for gender in GENDERS:
         for case in CASES:
