@@ -28,9 +28,13 @@ from spacy_ru_nn.tokenizer import RazdelTokenizer
 GRID = {
     "nominative_prior": [0.0, 0.1, 0.2],
     "name_nominative_prior": [0.1, 0.3],
-    "masculine_prior": [0.0, 0.1, 0.2],
+    "masculine_prior": [0.1, 0.2],
     "unknown_as_written": [0.6, 1.0],
+    "context_bonus": [0.0, 0.5, 1.0],
+    "consonant_stem": [0.3, 0.5],
 }
+# Not searched: `surname_paradigm` must, with the name bonus, outweigh a qualitative adjective
+# pymorphy3 offers for a surname ("Карасиным" as "карасиный").
 GROUPS = ("all",) + LABELS + ("inflected",)
 
 

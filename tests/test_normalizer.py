@@ -278,3 +278,74 @@ def test_person_name_parts(nlp, text, normal):
 def test_one_word_person_agrees_with_the_documents_other_mentions(nlp, mentions, normal):
     doc = nlp(doc_with_ents(nlp, mentions))
     assert [ent._.normal for ent in doc.ents if len(ent) == 1][-1] == normal
+
+
+@pytest.mark.parametrize(
+    "text,normal",
+    [
+        # Surnames decline by their ending where pymorphy3 reads an adjective or a place.
+        ("Игорем Карасиным", "Игорь Карасин"),
+        ("Константина Маковского", "Константин Маковский"),
+        ("Максима Чертанова", "Максим Чертанов"),
+        ("Анны Сафарбаковой", "Анна Сафарбакова"),
+        # A name that does not decline fits whatever case the other parts are in ...
+        ("Марком Рютте", "Марк Рютте"),
+        ("Джона Суини", "Джон Суини"),
+        # ... but an ending that marks a case on a consonant stem is read as that case.
+        ("Юрию Мильнеру", "Юрий Мильнер"),
+        ("Олега Дерипаски", "Олег Дерипаска"),
+        # A man's foreign surname in -а beside a first name in the genitive.
+        ("Саймона Лаженесса", "Саймон Лаженесс"),
+        # Unknown words that end in a consonant are nominatives.
+        ("Гленн Малкейр", "Гленн Малкейр"),
+        # A woman's surname that ends in a consonant does not decline.
+        ("Людмилу Зенькович", "Людмила Зенькович"),
+        # The inner parts of a foreign name do not decline.
+        ("Андерса Фог Расмуссена", "Андерс Фог Расмуссен"),
+    ],
+)
+def test_surnames_and_foreign_names(nlp, text, normal):
+    doc = nlp(doc_with_ents(nlp, [(text, "PER", normal)]))
+    assert doc.ents[0]._.normal == normal
+
+
+@pytest.mark.parametrize(
+    "text,label,normal",
+    [
+        ("Живерни", "LOC", "Живерни"),
+        ("Цетинье", "LOC", "Цетинье"),
+        ("Тарасовке", "LOC", "Тарасовка"),
+        ("МИСиСа", "ORG", "МИСиС"),
+        ("ВымпелКом", "ORG", "ВымпелКом"),
+        ("китайского Apple", "ORG", "китайский Apple"),
+        ("Национальной Медиа Группы", "ORG", "Национальная Медиа Группа"),
+        ("Хабаровском", "LOC", "Хабаровск"),
+    ],
+)
+def test_places_and_organisations(nlp, text, label, normal):
+    doc = nlp(doc_with_ents(nlp, [(text, label, normal)]))
+    assert doc.ents[0]._.normal == normal
+
+
+@pytest.mark.parametrize("before,normal", [("у", "Налле Валрус"), ("с", "Налле Валрус"), ("и", "Налле Валруса")])
+def test_preposition_before_a_mention_tells_its_case(nlp, before, normal):
+    # "Валруса" may be a nominative as well as a genitive: the word before tells.
+    words = ["Встреча", before, "Налле", "Валруса", "."]
+    doc = Doc(nlp.vocab, words=words, spaces=[True, True, True, False, False])
+    doc.ents = [Span(doc, 2, 4, label="PER")]
+    assert nlp(doc).ents[0]._.normal == normal
+
+
+@pytest.mark.parametrize(
+    "mentions,normal",
+    [
+        # A fuller mention's word left as written yields to the document's one-word name.
+        ([("Тони Донилона", "PER", ""), ("Донилон", "PER", "")], "Тони Донилон"),
+        ([("Паноса Камменоса", "PER", ""), ("Камменос", "PER", "")], "Панос Камменос"),
+        # So does a one-word organisation.
+        ([("Росстата", "ORG", ""), ("Росстат", "ORG", "")], "Росстат"),
+    ],
+)
+def test_mentions_agree_with_the_documents_one_word_names(nlp, mentions, normal):
+    doc = nlp(doc_with_ents(nlp, mentions))
+    assert doc.ents[0]._.normal == normal

@@ -7,7 +7,7 @@ from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc, Span
 
-from .rules import Morphology, Weights, context_cases, nominative_candidates, normalize_name, normalize_person
+from .rules import VOWELS, Morphology, Weights, context_cases, folded, nominative_candidates, normalize_name, normalize_person
 
 # Where a computed normal form is kept: user_data survives DocBin and Doc.to_bytes.
 USER_DATA_KEY = "ru_nn.normal"
@@ -52,10 +52,8 @@ class EntityNormalizer(Pipe):
         case the words before it allow."""
         words = tuple(token.text for token in span)
         is_person = span.label_ in self.person_labels
-        preceding = tuple(token.text for token in span.doc[max(0, span.start - CONTEXT_WINDOW) : span.start])
-        cases = self._context_cases(preceding, is_person)
-        normal = self._normalize_words(words, is_person, self.weights, cases)
-        return "".join(word + token.whitespace_ for word, token in zip(normal, span)).strip()
+        cases = self._context_cases(_preceding(span), is_person)
+        return _with_spaces(self._normalize_words(words, is_person, self.weights, cases), span)
 
     def _normalize_words_uncached(
         self, words: Tuple[str, ...], is_person: bool, weights: Weights, cases: FrozenSet[str]
@@ -77,11 +75,11 @@ class EntityNormalizer(Pipe):
         # her); the document's fuller mentions of people tell which ("Дмитрий Медведев"), and
         # so do its one-word mentions that are already nominative ("Марк" for "Марку").
         people = [(span, normal) for span, normal in zip(spans, normals) if span.label_ in self.person_labels]
-        full_names = {_folded(word) for span, normal in people if len(span) > 1 for word in normal.split()}
-        nominatives = {_folded(normal) for span, normal in people if len(span) == 1 and span.text == normal}
+        full_names = {folded(word) for span, normal in people if len(span) > 1 for word in normal.split()}
+        nominatives = {folded(normal) for span, normal in people if len(span) == 1 and span.text == normal}
         # So for one-word names of anything else: "Росстата" is the document's "Росстат".
         named = {
-            _folded(span.text)
+            folded(span.text)
             for span, normal in zip(spans, normals)
             if span.label_ not in self.person_labels and len(span) == 1 and span.text == normal
         }
@@ -90,9 +88,9 @@ class EntityNormalizer(Pipe):
                 continue
             if span.label_ in self.person_labels:
                 # A mention does not vouch for itself.
-                names = full_names | (nominatives - {_folded(span.text)})
+                names = full_names | (nominatives - {folded(span.text)})
             else:
-                names = named - {_folded(span.text)}
+                names = named - {folded(span.text)}
             if names:
                 normals[i] = self._agree_with_document(span[0].text, normals[i], names)
         # And a word of a fuller mention left as written yields to the document's one-word
@@ -106,10 +104,10 @@ class EntityNormalizer(Pipe):
         return doc
 
     def _agree_with_document(self, word: str, normal: str, names: Set[str]) -> str:
-        if _folded(normal) in names:
+        if folded(normal) in names:
             return normal
         for candidate in self._nominative_candidates(word):
-            if _folded(candidate) in names:
+            if folded(candidate) in names:
                 return candidate
         return normal
 
@@ -118,17 +116,15 @@ class EntityNormalizer(Pipe):
         preferred, where some word of it may stand for one of them."""
         words = tuple(token.text for token in span)
         names = frozenset(
-            _folded(candidate)
+            folded(candidate)
             for word in words
             for candidate in self._nominative_candidates(word)[1:]
-            if _may_be_oblique_of(word, candidate) and _folded(candidate) in nominatives
+            if _may_be_oblique_of(word, candidate) and folded(candidate) in nominatives
         )
         if not names:
             return normal
-        preceding = tuple(token.text for token in span.doc[max(0, span.start - CONTEXT_WINDOW) : span.start])
-        cases = self._context_cases(preceding, True)
-        forms = normalize_person(words, self.morph, weights=self.weights, context_cases=cases, document_names=names)
-        return "".join(word + token.whitespace_ for word, token in zip(forms, span)).strip()
+        cases = self._context_cases(_preceding(span), True)
+        return _with_spaces(normalize_person(words, self.morph, weights=self.weights, context_cases=cases, document_names=names), span)
 
     def _nominative_candidates_uncached(self, word: str) -> Tuple[str, ...]:
         return tuple(nominative_candidates(word, self.morph))
@@ -200,15 +196,20 @@ def make_entity_normalizer(
     return EntityNormalizer(name, labels=labels, person_labels=person_labels, spans_key=spans_key, weights=weights)
 
 
+def _with_spaces(words: Sequence[str], span: Span) -> str:
+    """One word per token of the span, with the span's own whitespace between them."""
+    return "".join(word + token.whitespace_ for word, token in zip(words, span)).strip()
+
+
+def _preceding(span: Span) -> Tuple[str, ...]:
+    return tuple(token.text for token in span.doc[max(0, span.start - CONTEXT_WINDOW) : span.start])
+
+
 def _may_be_oblique_of(word: str, nominative: str) -> bool:
     """Whether a word may be an oblique form of this nominative by length: an ending added
     ("Донилона" of "Донилон") or a vowel for a vowel ("Дерипаске" of "Дерипаска"), not the
     other way round ("Климкин" is no form of a woman's "Климкина", "Гелетей" of "Гелетея")."""
-    return len(nominative) < len(word) or len(nominative) == len(word) and word[-1:].lower() in "аеёиоуыэюя"
-
-
-def _folded(word: str) -> str:
-    return word.lower().replace("ё", "е")
+    return len(nominative) < len(word) or len(nominative) == len(word) and word[-1:].lower() in VOWELS
 
 
 def _span_key(span: Span) -> str:

@@ -155,7 +155,7 @@ class Weights:
     case_ending_as_written: float = 1.0
     surname_paradigm: float = 0.6
     consonant_stem: float = 0.3
-    context_bonus: float = 0.5
+    context_bonus: float = 1.0
     document_bonus: float = 1.0
 
 
@@ -299,6 +299,10 @@ def _parse_nominative(word: str, parse: Parse, gender: str, morph: "Morphology")
         # An adjectival surname takes the person's gender, whatever gender it is written in.
         wanted.add(gender)
     form = inflect(parse, wanted) or inflect(parse, {"nomn"}) or parse.normal_form
+    if not is_known((parse,)):
+        # A guess has no business spelling ё where the text spells е: "Расмуссена" is a
+        # "Расмуссен", not a "Расмуссён".
+        form = "".join("е" if c == "ё" and word[i : i + 1].lower() == "е" else c for i, c in enumerate(form))
     return restore_case(word, form)
 
 
@@ -648,9 +652,12 @@ def normalize_name(
             total += weights.name_nominative_prior
         if case in context_cases:
             total += weights.context_bonus
-        # A place or organisation read as a person's name is a guess of the last resort.
+        # A place or organisation read as a person's name is a guess of the last resort; as
+        # the name of a place or organisation, the likeliest ("Хабаровском": "Хабаровск").
         if any(t in tag for t in NAME_TAGS):
             total -= 0.5
+        if "Geox" in tag or "Orgn" in tag:
+            total += 0.25
         if best is None or total > best[0]:
             best = (total, reading, chosen)
     if best is None or case_of(best[1]) == "nomn":
@@ -667,11 +674,13 @@ def normalize_name(
 QUOTES = frozenset("«»\"„“”'")
 
 
-def context_cases(preceding: Sequence[str], morph: Morphology, is_person: bool) -> FrozenSet[str]:
+def context_cases(preceding: Sequence[str], morph: Morphology, is_person: bool = False) -> FrozenSet[str]:
     """The cases a mention can be in, from the words right before it (nearest last): those a
-    preposition governs ("у Джо Байдена"), or those of an adjective ("в московском Большом
-    театре") or, before a person, of an animate noun ("президентом Эво Моралесом") it
-    agrees with. Nothing where the word before says nothing."""
+    preposition governs ("у Джо Байдена"), those of an adjective it agrees with ("в московском
+    Большом театре"), or, before a person, those of an animate noun in an oblique case it
+    stands beside ("писателя Раймонда Чандлера", "президентом Эво Моралесом") and the
+    genitive of a name that depends on it ("женой Моралеса"). Nothing where the word before
+    says nothing, as a nominative noun does: "президент Путин", "жена Путина"."""
     words = [w for w in preceding if w not in QUOTES]
     if not words:
         return frozenset()
@@ -682,7 +691,11 @@ def context_cases(preceding: Sequence[str], morph: Morphology, is_person: bool) 
     if not word.islower() or not CYRILLIC_WORD.match(word):
         return frozenset()
     parses = morph.parse(word)
-    agreeing = [p for p in parses if p.tag.POS in ADJECTIVES or is_person and p.tag.POS == "NOUN" and "anim" in p.tag]
-    if not parses or len(agreeing) < len(parses):
-        return frozenset()
-    return frozenset(case for case in map(case_of, agreeing) if case is not None)
+    # A participle governs what follows it as often as it agrees with it ("составленный
+    # Вилденштейном"): only an adjective counts.
+    if parses and all(p.tag.POS == "ADJF" for p in parses):
+        return frozenset(case for case in map(case_of, parses) if case is not None)
+    nouns = [p for p in parses if p.tag.POS == "NOUN" and "anim" in p.tag]
+    if is_person and parses and len(nouns) == len(parses) and all(case_of(p) != "nomn" for p in nouns):
+        return frozenset(case for case in map(case_of, nouns) if case is not None) | {"gent"}
+    return frozenset()
