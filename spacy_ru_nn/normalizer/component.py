@@ -56,10 +56,15 @@ class EntityNormalizer(Pipe):
         return _with_spaces(self._normalize_words(words, is_person, self.weights, cases), span)
 
     def _normalize_words_uncached(
-        self, words: Tuple[str, ...], is_person: bool, weights: Weights, cases: FrozenSet[str]
+        self,
+        words: Tuple[str, ...],
+        is_person: bool,
+        weights: Weights,
+        cases: FrozenSet[str],
+        document_names: FrozenSet[str] = frozenset(),
     ) -> List[str]:
         if is_person:
-            return normalize_person(words, self.morph, weights=weights, context_cases=cases)
+            return normalize_person(words, self.morph, weights=weights, context_cases=cases, document_names=document_names)
         return normalize_name(words, self.morph, weights=weights, context_cases=cases)
 
     def _context_cases_uncached(self, preceding: Tuple[str, ...], is_person: bool) -> FrozenSet[str]:
@@ -124,7 +129,7 @@ class EntityNormalizer(Pipe):
         if not names:
             return normal
         cases = self._context_cases(_preceding(span), True)
-        return _with_spaces(normalize_person(words, self.morph, weights=self.weights, context_cases=cases, document_names=names), span)
+        return _with_spaces(self._normalize_words(words, True, self.weights, cases, names), span)
 
     def _nominative_candidates_uncached(self, word: str) -> Tuple[str, ...]:
         return tuple(nominative_candidates(word, self.morph))
@@ -202,7 +207,8 @@ def _with_spaces(words: Sequence[str], span: Span) -> str:
 
 
 def _preceding(span: Span) -> Tuple[str, ...]:
-    return tuple(token.text for token in span.doc[max(0, span.start - CONTEXT_WINDOW) : span.start])
+    doc = span.doc
+    return tuple(doc[i].text for i in range(max(0, span.start - CONTEXT_WINDOW), span.start))
 
 
 def _may_be_oblique_of(word: str, nominative: str) -> bool:
