@@ -300,8 +300,9 @@ def test_one_word_person_agrees_with_the_documents_other_mentions(nlp, mentions,
         ("Гленн Малкейр", "Гленн Малкейр"),
         # A woman's surname that ends in a consonant does not decline.
         ("Людмилу Зенькович", "Людмила Зенькович"),
-        # The inner parts of a foreign name do not decline.
+        # The inner parts of a foreign name do not decline; a stem may be two letters long.
         ("Андерса Фог Расмуссена", "Андерс Фог Расмуссен"),
+        ("Хвана Чжан Епа", "Хван Чжан Еп"),
     ],
 )
 def test_surnames_and_foreign_names(nlp, text, normal):
@@ -327,8 +328,18 @@ def test_places_and_organisations(nlp, text, label, normal):
     assert doc.ents[0]._.normal == normal
 
 
-@pytest.mark.parametrize("before,normal", [("у", "Налле Валрус"), ("с", "Налле Валрус"), ("и", "Налле Валруса")])
-def test_preposition_before_a_mention_tells_its_case(nlp, before, normal):
+@pytest.mark.parametrize(
+    "before,normal",
+    [
+        ("у", "Налле Валрус"),
+        ("с", "Налле Валрус"),
+        ("министра", "Налле Валрус"),
+        ("и", "Налле Валруса"),
+        # A nominative noun may govern a genitive or stand beside a nominative: no hint.
+        ("министр", "Налле Валруса"),
+    ],
+)
+def test_word_before_a_mention_tells_its_case(nlp, before, normal):
     # "Валруса" may be a nominative as well as a genitive: the word before tells.
     words = ["Встреча", before, "Налле", "Валруса", "."]
     doc = Doc(nlp.vocab, words=words, spaces=[True, True, True, False, False])
@@ -349,3 +360,15 @@ def test_preposition_before_a_mention_tells_its_case(nlp, before, normal):
 def test_mentions_agree_with_the_documents_one_word_names(nlp, mentions, normal):
     doc = nlp(doc_with_ents(nlp, mentions))
     assert doc.ents[0]._.normal == normal
+
+
+def test_list_item_is_a_nominative(nlp):
+    # "Ларрионда" after a first name that does not decline reads as a genitive, unless the
+    # mention is a list item.
+    words = ["арбитры", ":", "•", "Хорхе", "Ларрионда", "(", "Уругвай", ")"]
+    doc = Doc(nlp.vocab, words=words, spaces=[False, True, True, True, True, False, False, False])
+    doc.ents = [Span(doc, 3, 5, label="PER")]
+    assert nlp(doc).ents[0]._.normal == "Хорхе Ларрионда"
+    doc = Doc(nlp.vocab, words=["судья", "у", "Хорхе", "Ларрионда"], spaces=[True, True, True, False])
+    doc.ents = [Span(doc, 2, 4, label="PER")]
+    assert nlp(doc).ents[0]._.normal == "Хорхе Ларрионд"

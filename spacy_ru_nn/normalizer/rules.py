@@ -463,7 +463,7 @@ def _masculine_stem(word: str, case: str) -> Optional[str]:
         return None
     for ending, after, added in MASCULINE_ENDINGS.get(case, ()):
         stem = word[: -len(ending)]
-        if word.endswith(ending) and len(stem) >= 3 and stem[-1].lower() in after:
+        if word.endswith(ending) and len(stem) >= 2 and stem[-1].lower() in after:
             return stem + added
     return None
 
@@ -672,6 +672,7 @@ def normalize_name(
 
 # Quotes between a preposition and a name ("в «Газпроме»") say nothing of its case.
 QUOTES = frozenset("«»\"„“”'")
+LIST_MARKERS = frozenset("•·▪‣◦")
 
 
 def context_cases(preceding: Sequence[str], morph: Morphology, is_person: bool = False) -> FrozenSet[str]:
@@ -685,6 +686,9 @@ def context_cases(preceding: Sequence[str], morph: Morphology, is_person: bool =
     if not words:
         return frozenset()
     word = words[-1]
+    if word in LIST_MARKERS:
+        # A list item names what it lists: "• Коффи Коджа (Бенин)".
+        return frozenset({"nomn"})
     governed = PREPOSITION_CASES.get(word.lower())
     if governed is not None:
         return governed
