@@ -228,7 +228,8 @@ def test_evaluate_normal_at_gold_bounds_and_end_to_end(tmp_path):
     assert gold_bounds["other"]["all"] == {"accuracy": round(1 / 3, 4), "n": 3}
     assert metrics["end_to_end"]["matched"] == 1 and metrics["end_to_end"]["gold"] == 3
     assert metrics["end_to_end"]["scores"]["PER"] == {"accuracy": 1.0, "n": 1}
-    assert set(metrics["speed"]) == {"with_normalizer", "without_normalizer", "words"}
+    assert set(metrics["speed"]) == {"with_normalizer", "without_normalizer", "words", "cost"}
+    assert -1 < metrics["speed"]["cost"] < 1
     assert metrics["normalizer_speed"]["entities_per_second"] > 0
     assert "| entity_normalizer | 3 | 1.000 |" in (tmp_path / "normal.md").read_text(encoding="utf8")
     written = [json.loads(line) for line in (tmp_path / "mentions.jsonl").read_text(encoding="utf8").splitlines()]
