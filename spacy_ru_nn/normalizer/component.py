@@ -76,12 +76,18 @@ class EntityNormalizer(Pipe):
             spans = list(doc.ents) + list(doc.spans[self.spans_key])
         spans = [s for s in spans if self.normalized_labels is None or s.label_ in self.normalized_labels]
         normals = [self.normalize(span) for span in spans]
+        people = [i for i, span in enumerate(spans) if span.label_ in self.person_labels]
+        # One-word mentions of people already in the nominative ("Донилон") name people.
+        nominatives = {folded(normals[i]) for i in people if len(spans[i]) == 1 and spans[i].text == normals[i]}
+        # A word of a fuller mention left as written yields to them: "Тони Донилона" is read
+        # again with the readings that give "Донилон" preferred.
+        for i in people:
+            if len(spans[i]) > 1 and nominatives:
+                normals[i] = self._agree_with_nominatives(spans[i], normals[i], nominatives)
         # A one-word mention of a person is ambiguous ("Медведева": him in the genitive, or
         # her); the document's fuller mentions of people tell which ("Дмитрий Медведев"), and
         # so do its one-word mentions that are already nominative ("Марк" for "Марку").
-        people = [(span, normal) for span, normal in zip(spans, normals) if span.label_ in self.person_labels]
-        full_names = {folded(word) for span, normal in people if len(span) > 1 for word in normal.split()}
-        nominatives = {folded(normal) for span, normal in people if len(span) == 1 and span.text == normal}
+        full_names = {folded(word) for i in people if len(spans[i]) > 1 for word in normals[i].split()}
         # So for one-word names of anything else: "Росстата" is the document's "Росстат".
         named = {
             folded(span.text)
@@ -98,11 +104,6 @@ class EntityNormalizer(Pipe):
                 names = named - {folded(span.text)}
             if names:
                 normals[i] = self._agree_with_document(span[0].text, normals[i], names)
-        # And a word of a fuller mention left as written yields to the document's one-word
-        # nominative of the same name: "Тони Донилона" beside "Донилон".
-        for i, span in enumerate(spans):
-            if span.label_ in self.person_labels and len(span) > 1 and nominatives:
-                normals[i] = self._agree_with_nominatives(span, normals[i], nominatives)
         stored: Dict[str, str] = doc.user_data.setdefault(USER_DATA_KEY, {})
         for span, normal in zip(spans, normals):
             stored[_span_key(span)] = normal
@@ -112,7 +113,7 @@ class EntityNormalizer(Pipe):
         if folded(normal) in names:
             return normal
         for candidate in self._nominative_candidates(word):
-            if folded(candidate) in names:
+            if (candidate == word or _may_be_oblique_of(word, candidate)) and folded(candidate) in names:
                 return candidate
         return normal
 
