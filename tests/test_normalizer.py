@@ -8,7 +8,7 @@ from spacy.tokens import Doc, DocBin, Span, SpanGroup
 from spacy_ru_nn.corpora.factru import convert_folder, document_normals, read_chains
 from spacy_ru_nn.normalizer import EntityNormalizer, normalize_span
 from spacy_ru_nn.normalizer.scoring import accuracy, comparable, lemma_per_word, same_normal
-from spacy_ru_nn.normalizer.rules import Morphology
+from spacy_ru_nn.normalizer.rules import Morphology, context_cases
 
 FIXTURE = Path(__file__).parent / "fixtures" / "factru_coref"
 
@@ -43,6 +43,16 @@ CASES = [
     ("японского МИДа", "ORG", "японский МИД"),
     ("ВКонтакте", "ORG", "ВКонтакте"),
     ("АвтоВАЗа", "ORG", "АвтоВАЗ"),
+    # A guess's fleeting vowel, the dictionary's -ской, a Finnish -нен surname.
+    ("Хайнца Фишера", "PER", "Хайнц Фишер"),
+    ("Сергеем Донским", "PER", "Сергей Донской"),
+    ("Кими Райкконена", "PER", "Кими Райкконен"),
+    # Articles of foreign place names, a particle's tail, a family's name as an adjective.
+    ("Сан Луисе", "LOC", "Сан Луис"),
+    ("Аль Аин", "LOC", "Аль Аин"),
+    ("Вейк-ан-Зее", "LOC", "Вейк-ан-Зее"),
+    ("Франкфурте-на-Майне", "LOC", "Франкфурт-на-Майне"),
+    ("Воробьёвых гор", "LOC", "Воробьёвы горы"),
 ]
 
 
@@ -374,3 +384,27 @@ def test_list_item_is_a_nominative(nlp):
     doc = Doc(nlp.vocab, words=["судья", "у", "Хорхе", "Ларрионда"], spaces=[True, True, True, False])
     doc.ents = [Span(doc, 2, 4, label="PER")]
     assert nlp(doc).ents[0]._.normal == "Хорхе Ларрионд"
+
+
+def test_a_place_between_a_noun_and_a_person_leaves_the_case_to_the_noun():
+    morph = Morphology()
+    assert context_cases(("премьером", "Австралии"), morph, is_person=True) == {"ablt", "gent"}
+    assert context_cases(("президента", "КНР"), morph, is_person=True) == {"gent", "accs"}
+    # A nominative noun says nothing, with or without the place.
+    assert context_cases(("премьер", "Австралии"), morph, is_person=True) == frozenset()
+
+
+def test_coordinated_names_share_their_case(nlp):
+    # "Амкаром" alone reads as a nominative; after "между «Спартаком» и" as the instrumental.
+    words = ["Игра", "между", "«", "Спартаком", "»", "и", "«", "Амкаром", "»"]
+    doc = Doc(nlp.vocab, words=words, spaces=[True, True, False, False, True, True, False, False, False])
+    doc.ents = [Span(doc, 3, 4, label="ORG"), Span(doc, 7, 8, label="ORG")]
+    assert [ent._.normal for ent in nlp(doc).ents] == ["Спартак", "Амкар"]
+    # Computed on demand, for a doc no normaliser saw, too.
+    fresh = Doc(nlp.vocab, words=words, spaces=[True, True, False, False, True, True, False, False, False])
+    fresh.ents = [Span(fresh, 3, 4, label="ORG"), Span(fresh, 7, 8, label="ORG")]
+    assert fresh.ents[1]._.normal == "Амкар"
+    # Without the first name as an entity, nothing is coordinated.
+    alone = Doc(nlp.vocab, words=words, spaces=[True, True, False, False, True, True, False, False, False])
+    alone.ents = [Span(alone, 7, 8, label="ORG")]
+    assert nlp(alone).ents[0]._.normal == "Амкаром"

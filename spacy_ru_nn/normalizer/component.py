@@ -7,12 +7,15 @@ from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc, Span
 
-from .rules import VOWELS, Morphology, Weights, context_cases, folded, nominative_candidates, normalize_name, normalize_person
+from .rules import QUOTES, VOWELS, Morphology, Weights, context_cases, folded, nominative_candidates, normalize_name, normalize_person
 
 # Where a computed normal form is kept: user_data survives DocBin and Doc.to_bytes.
 USER_DATA_KEY = "ru_nn.normal"
 # The words before a mention that may tell its case: a preposition, perhaps behind a quote.
 CONTEXT_WINDOW = 2
+# Conjunctions between names that share their case, and how many names a list may chain.
+CONJUNCTIONS = frozenset({"и", "или"})
+MAX_CONJUNCTS = 8
 
 DEFAULT_NORMALIZER_CONFIG = {
     "labels": None,
@@ -47,13 +50,26 @@ class EntityNormalizer(Pipe):
         self._nominative_candidates = lru_cache(maxsize=50_000)(self._nominative_candidates_uncached)
         set_normal_extension()
 
-    def normalize(self, span: Span) -> str:
+    def normalize(self, span: Span, entity_ends: Optional[Dict[int, Span]] = None) -> str:
         """The normal form of one span: a person's name or the name of anything else, in the
-        case the words before it allow."""
+        case the words before it allow, or those before the entity it is coordinated with
+        (`entity_ends`: the doc's entities by their end, computed if not given)."""
         words = tuple(token.text for token in span)
         is_person = span.label_ in self.person_labels
-        cases = self._context_cases(_preceding(span), is_person)
+        if entity_ends is None:
+            entity_ends = {ent.end: ent for ent in span.doc.ents}
+        cases = self._span_context(span, is_person, entity_ends)
         return _with_spaces(self._normalize_words(words, is_person, self.weights, cases), span)
+
+    def _span_context(self, span: Span, is_person: bool, entity_ends: Dict[int, Span]) -> FrozenSet[str]:
+        """The cases the words before a span allow; coordinated names share a case, so after
+        "и" those before the first of them: "между «Спартаком» и «Амкаром»"."""
+        for _ in range(MAX_CONJUNCTS):
+            previous = _coordinated_with(span, entity_ends)
+            if previous is None:
+                break
+            span = previous
+        return self._context_cases(_preceding(span), is_person)
 
     def _normalize_words_uncached(
         self,
@@ -75,7 +91,8 @@ class EntityNormalizer(Pipe):
         if self.spans_key is not None and self.spans_key in doc.spans:
             spans = list(doc.ents) + list(doc.spans[self.spans_key])
         spans = [s for s in spans if self.normalized_labels is None or s.label_ in self.normalized_labels]
-        normals = [self.normalize(span) for span in spans]
+        entity_ends = {ent.end: ent for ent in doc.ents}
+        normals = [self.normalize(span, entity_ends) for span in spans]
         people = [i for i, span in enumerate(spans) if span.label_ in self.person_labels]
         # One-word mentions of people already in the nominative ("Донилон") name people.
         nominatives = {folded(normals[i]) for i in people if len(spans[i]) == 1 and spans[i].text == normals[i]}
@@ -129,7 +146,7 @@ class EntityNormalizer(Pipe):
         )
         if not names:
             return normal
-        cases = self._context_cases(_preceding(span), True)
+        cases = self._span_context(span, True, {ent.end: ent for ent in span.doc.ents})
         return _with_spaces(self._normalize_words(words, True, self.weights, cases, names), span)
 
     def _nominative_candidates_uncached(self, word: str) -> Tuple[str, ...]:
@@ -210,6 +227,20 @@ def _with_spaces(words: Sequence[str], span: Span) -> str:
 def _preceding(span: Span) -> Tuple[str, ...]:
     doc = span.doc
     return tuple(doc[i].text for i in range(max(0, span.start - CONTEXT_WINDOW), span.start))
+
+
+def _coordinated_with(span: Span, entity_ends: Dict[int, Span]) -> Optional[Span]:
+    """The entity right before the conjunction that opens this span, quotes aside."""
+    doc = span.doc
+    i = span.start - 1
+    while i >= 0 and doc[i].text in QUOTES:
+        i -= 1
+    if i < 0 or doc[i].lower_ not in CONJUNCTIONS:
+        return None
+    i -= 1
+    while i >= 0 and doc[i].text in QUOTES:
+        i -= 1
+    return entity_ends.get(i + 1)
 
 
 def _may_be_oblique_of(word: str, nominative: str) -> bool:

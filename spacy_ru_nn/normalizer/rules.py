@@ -52,6 +52,14 @@ STEM_ENDINGS = ("ом", "ем", "а", "я", "у", "ю", "е")
 CONSONANT_LOCATIVE = re.compile(r"[бвгджзклмнпрстфхцчшщ]е$", re.IGNORECASE)
 # The locative of a place named with the feminine suffix -овка/-евка/-инка ("Тарасовке").
 FEMININE_PLACE_LOCATIVE = re.compile(r"(ов|ев|ёв|ин)ке$", re.IGNORECASE)
+# The articles and saints' titles that open foreign place names and do not decline: "Сан
+# Луисе", "Аль Аин", "Ла Маншу", "Санта Крусе".
+FOREIGN_ARTICLES = frozenset(
+    "сан санта санто сент сен лос лас эль аль ла ле де дель дос дас".split()
+)
+# A place named by what it stands on, joined by a lowercase particle: "Ростов-на-Дону",
+# "Франкфурт-на-Майне", "Вейк-ан-Зее"; only the first part declines.
+PARTICLE_TAIL = re.compile(r"^([А-ЯЁ][а-яё]+)(-[а-яё]{1,4}-[А-ЯЁ].*)$")
 # Adjectives used as nouns: the head of what follows them ("сборной России").
 NOUN_ADJECTIVES = frozenset({"сборный", "набережный", "приёмный"})
 # The endings of a man's name that ends in a consonant, -й or -ь ("де Сталя"), by case: (ending, the letters
@@ -68,7 +76,8 @@ MASCULINE_ENDINGS = {
 }
 # Surnames that decline by their ending: (the letters the stem ends in, [(ending, gender,
 # cases, what the nominative adds to the stem)]). "Карасиным" is a man's "Карасин",
-# "Сафарбаковой" a woman's "Сафарбакова", "Маковского" a man's "Маковский".
+# "Сафарбаковой" a woman's "Сафарбакова", "Маковского" a man's "Маковский", "Райкконена" a
+# man's "Райкконен".
 SURNAME_PARADIGMS = (
     (
         ("ов", "ев", "ёв", "ин", "ын"),
@@ -79,6 +88,16 @@ SURNAME_PARADIGMS = (
             ("е", "masc", ("loct",), ""),
             ("ой", "femn", ("gent", "datv", "ablt", "loct"), "а"),
             ("у", "femn", ("accs",), "а"),
+        ),
+    ),
+    (
+        # Finnish surnames in -нен: "Райкконена", "Ковалайнену".
+        ("нен",),
+        (
+            ("а", "masc", ("gent", "accs"), ""),
+            ("у", "masc", ("datv",), ""),
+            ("ом", "masc", ("ablt",), ""),
+            ("е", "masc", ("loct",), ""),
         ),
     ),
     (
@@ -365,10 +384,19 @@ def _person_table(
             # pymorphy3 guesses a word does not decline is the ending's business, above.
             if "Fixd" in parse.tag and guessed:
                 continue
+            if guessed and _adds_fleeting_vowel(word, parse, case):
+                # A guess that puts back a vowel the ending took, as for "немца" -> "немец",
+                # yields to the stem: "Хайнца" is a "Хайнц".
+                fit *= 0.5
             for each in CASES if "Fixd" in parse.tag else (case,):
                 offer(gender, each, fit, partial(_parse_nominative, word, parse, gender, morph))
     if word[:1].isupper():
+        stressed = _stressed_adjective_lemmas(parses)
         for gender, case, nominative in _surname_forms(word):
+            if nominative.endswith("ий") and folded(nominative[:-2] + "ой") in stressed:
+                # The paradigm cannot tell "-ский" from "-ской"; the dictionary can: "Донским"
+                # is "Донской", as "Толстым" is "Толстой".
+                nominative = nominative[:-2] + "ой"
             offer(gender, case, weights.surname_paradigm + weights.name_bonus, partial(str, nominative))
         for case in MASCULINE_ENDINGS:
             stem = _masculine_stem(word, case)
@@ -468,6 +496,24 @@ def _masculine_stem(word: str, case: str) -> Optional[str]:
     return None
 
 
+def _stressed_adjective_lemmas(parses: Sequence[Parse]) -> FrozenSet[str]:
+    """The dictionary's adjectives in -ой a word may be a form of ("донской")."""
+    return frozenset(
+        folded(p.normal_form) for p in parses if p.tag.POS in ADJECTIVES and p.normal_form.endswith("ой") and is_known((p,))
+    )
+
+
+def _adds_fleeting_vowel(word: str, parse: Parse, case: str) -> bool:
+    """Whether a reading's nominative has a vowel between the last two consonants of the
+    stem the case ending leaves: "хайнец" of "Хайнца"."""
+    stem = _masculine_stem(word, case)
+    lemma = parse.normal_form
+    if stem is None or parse.tag.POS != "NOUN" or len(lemma) != len(stem) + 1:
+        return False
+    stem = stem.lower()
+    return lemma[:-2] == stem[:-1] and lemma[-1] == stem[-1] and lemma[-2] in "еоё"
+
+
 def _reads_as_nominative(word: str, morph: Morphology) -> bool:
     return any(p.tag.case == "nomn" and p.tag.number == "sing" and p.tag.POS == "NOUN" for p in morph.parse(word))
 
@@ -527,7 +573,7 @@ def _agrees_with_next(parses: Sequence[Sequence[Parse]], words: Sequence[str], i
     j = i + 1
     while j < len(words) - 1 and (_is_transparent(words[j]) or _is_undeclined_foreign(words[j], parses[j])):
         j += 1
-    adjectives = [p for p in parses[i] if p.tag.POS in ADJECTIVES and p.normal_form not in NOUN_ADJECTIVES]
+    adjectives = [p for p in parses[i] if _is_modifier(p) and p.normal_form not in NOUN_ADJECTIVES]
     if not parses[j] and not CYRILLIC_LETTER.search(words[j]):
         # A name in Latin script ("китайского Apple") has no gender: a singular will do.
         return any(p.tag.number == "sing" for p in adjectives)
@@ -569,6 +615,8 @@ def _find_head(words: Sequence[str], parses: Sequence[Sequence[Parse]], morph: M
 def _is_undeclined_foreign(word: str, parses: Sequence[Parse]) -> bool:
     """A word that does not decline ("Медиа") or that pymorphy3 does not know and that does
     not look inflected ("Тоттенхэм")."""
+    if word.lower() in FOREIGN_ARTICLES and word[:1].isupper():
+        return True
     if not parses or not word[:1].isupper():
         return False
     if all("Fixd" in p.tag for p in parses):
@@ -580,9 +628,14 @@ def _is_capitalized_word(word: str, parses: Sequence[Parse]) -> bool:
     return bool(parses) and word[:1].isupper()
 
 
+def _is_modifier(parse: Parse) -> bool:
+    """An adjective, or a family's name in the plural, which agrees like one: "Воробьёвых гор"."""
+    return parse.tag.POS in ADJECTIVES or "Surn" in parse.tag and parse.tag.number == "plur"
+
+
 def _agreeing(parses: Sequence[Parse], case: str, number: str, gender: Optional[str]) -> Optional[Parse]:
     """The likeliest adjective reading that agrees with a head in this case, number and gender."""
-    agreeing = [p for p in parses if p.tag.POS in ADJECTIVES and _agrees(p, case, number, gender)]
+    agreeing = [p for p in parses if _is_modifier(p) and _agrees(p, case, number, gender)]
     return max(agreeing, key=lambda p: p.score, default=None)
 
 
@@ -604,7 +657,16 @@ def normalize_name(
     """A place or organisation: the head noun and the adjectives before it in the nominative,
     in the head's number; whatever follows the head stays as written. `context_cases` are
     the cases the words around the mention allow ("в Кабуле": the locative or accusative)."""
-    weights = weights or Weights()
+    # "Ростове-на-Дону", "Вейк-ан-Зее": what follows the particle depends on the first part.
+    splits = [PARTICLE_TAIL.match(word) for word in words]
+    cores = [match.group(1) if match else word for match, word in zip(splits, words)]
+    normal = _normalize_name_words(cores, morph, weights or Weights(), context_cases)
+    return [word + (match.group(2) if match else "") for word, match in zip(normal, splits)]
+
+
+def _normalize_name_words(
+    words: Sequence[str], morph: Morphology, weights: Weights, context_cases: FrozenSet[str]
+) -> List[str]:
     parses = [morph.parse(w) if is_declinable(w) else () for w in words]
     head = _find_head(words, parses, morph)
     modifiers = [i for i in range(head) if parses[i]]
@@ -655,6 +717,9 @@ def normalize_name(
         # A place or organisation read as a person's name is a guess of the last resort; as
         # the name of a place or organisation, the likeliest ("Хабаровском": "Хабаровск").
         if any(t in tag for t in NAME_TAGS):
+            if tag.number == "plur" and "Pltm" not in tag:
+                # People of one name ("Аин" as the genitive of "Аины") name no place.
+                continue
             total -= 0.5
         if "Geox" in tag or "Orgn" in tag:
             total += 0.25
@@ -692,6 +757,10 @@ def context_cases(preceding: Sequence[str], morph: Morphology, is_person: bool =
     governed = PREPOSITION_CASES.get(word.lower())
     if governed is not None:
         return governed
+    if is_person and len(words) > 1 and _is_genitive_name(word, morph):
+        # A place or organisation the noun before depends on says nothing of the person's
+        # case, the noun does: "премьером Австралии Тони Эбботом".
+        return _animate_noun_cases(words[-2], morph)
     if not word.islower() or not CYRILLIC_WORD.match(word):
         return frozenset()
     parses = morph.parse(word)
@@ -699,7 +768,25 @@ def context_cases(preceding: Sequence[str], morph: Morphology, is_person: bool =
     # Вилденштейном"): only an adjective counts.
     if parses and all(p.tag.POS == "ADJF" for p in parses):
         return frozenset(case for case in map(case_of, parses) if case is not None)
+    return _animate_noun_cases(word, morph) if is_person else frozenset()
+
+
+def _animate_noun_cases(word: str, morph: Morphology) -> FrozenSet[str]:
+    """The cases of a lowercase animate noun in an oblique case, which a person's name beside it
+    shares, and the genitive of a name that depends on it; nothing for a nominative noun."""
+    if not word.islower() or not CYRILLIC_WORD.match(word):
+        return frozenset()
+    parses = morph.parse(word)
     nouns = [p for p in parses if p.tag.POS == "NOUN" and "anim" in p.tag]
-    if is_person and parses and len(nouns) == len(parses) and all(case_of(p) != "nomn" for p in nouns):
+    if parses and len(nouns) == len(parses) and all(case_of(p) != "nomn" for p in nouns):
         return frozenset(case for case in map(case_of, nouns) if case is not None) | {"gent"}
     return frozenset()
+
+
+def _is_genitive_name(word: str, morph: Morphology) -> bool:
+    """A capitalised name in the genitive, or an abbreviation ("Австралии", "КНР")."""
+    if not word[:1].isupper() or not CYRILLIC_WORD.match(word):
+        return False
+    if len(word) > 1 and word.isupper():
+        return True
+    return any(case_of(p) == "gent" and ("Geox" in p.tag or "Orgn" in p.tag) for p in morph.parse(word.lower()))
