@@ -100,7 +100,7 @@ class EntityNormalizer(Pipe):
         # again with the readings that give "Донилон" preferred.
         for i in people:
             if len(spans[i]) > 1 and nominatives:
-                normals[i] = self._agree_with_nominatives(spans[i], normals[i], nominatives)
+                normals[i] = self._agree_with_nominatives(spans[i], normals[i], nominatives, entity_ends)
         # A one-word mention of a person is ambiguous ("Медведева": him in the genitive, or
         # her); the document's fuller mentions of people tell which ("Дмитрий Медведев"), and
         # so do its one-word mentions that are already nominative ("Марк" for "Марку").
@@ -129,25 +129,35 @@ class EntityNormalizer(Pipe):
     def _agree_with_document(self, word: str, normal: str, names: Set[str]) -> str:
         if folded(normal) in names:
             return normal
+        if not _may_stand_for_any(word, names):
+            return normal
         for candidate in self._nominative_candidates(word):
             if (candidate == word or _may_be_oblique_of(word, candidate)) and folded(candidate) in names:
                 return candidate
         return normal
 
-    def _agree_with_nominatives(self, span: Span, normal: str, nominatives: Set[str]) -> str:
+    def _agree_with_nominatives(
+        self, span: Span, normal: str, nominatives: Set[str], entity_ends: Dict[int, Span]
+    ) -> str:
         """The mention read again, its readings that give the document's one-word names
         preferred, where some word of it may stand for one of them."""
         words = tuple(token.text for token in span)
         names = frozenset(
             folded(candidate)
             for word in words
+            if _may_stand_for_any(word, nominatives)
             for candidate in self._nominative_candidates(word)[1:]
             if _may_be_oblique_of(word, candidate) and folded(candidate) in nominatives
         )
         if not names:
             return normal
-        cases = self._span_context(span, True, {ent.end: ent for ent in span.doc.ents})
+        cases = self._span_context(span, True, entity_ends)
         return _with_spaces(self._normalize_words(words, True, self.weights, cases, names), span)
+
+    def clear_caches(self) -> None:
+        """Forget every normalised mention and parsed word, as a freshly loaded pipeline has."""
+        for cache in (self._normalize_words, self._context_cases, self._nominative_candidates, self.morph.parse):
+            cache.cache_clear()
 
     def _nominative_candidates_uncached(self, word: str) -> Tuple[str, ...]:
         return tuple(nominative_candidates(word, self.morph))
@@ -241,6 +251,13 @@ def _coordinated_with(span: Span, entity_ends: Dict[int, Span]) -> Optional[Span
     while i >= 0 and doc[i].text in QUOTES:
         i -= 1
     return entity_ends.get(i + 1)
+
+
+def _may_stand_for_any(word: str, names: Set[str]) -> bool:
+    """Whether any of these names may be a nominative of the word, as far as its first letter
+    and length tell: the cheap test before the word's readings are all inflected."""
+    word = folded(word)
+    return any(name[:1] == word[:1] and len(name) <= len(word) for name in names)
 
 
 def _may_be_oblique_of(word: str, nominative: str) -> bool:

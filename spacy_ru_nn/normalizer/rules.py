@@ -235,12 +235,37 @@ def inflect(parse: Parse, grammemes: Iterable[str]) -> Optional[str]:
     form = parse.inflect(wanted)
     if form is None:
         return None
-    forms = [form] + [f for f in parse.lexeme if _same_slot(f.tag, form.tag)]
+    slot = _slot(form.tag)
+    paradigm = _paradigm(parse)
+    if paradigm is not None and slot not in _variant_slots(*paradigm):
+        # Most paradigms have one form per slot: no need to build the whole lexeme.
+        return form.word
+    forms = [form] + [f for f in parse.lexeme if _slot(f.tag) == slot]
     return max(forms, key=lambda f: _common_prefix(f.word, parse.word)).word
 
 
-def _same_slot(a: OpencorporaTag, b: OpencorporaTag) -> bool:
-    return (a.POS, a.case, a.number, a.gender, a.animacy) == (b.POS, b.case, b.number, b.gender, b.animacy)
+def _paradigm(parse: Parse) -> Optional[Tuple[DictionaryAnalyzer, int]]:
+    """The dictionary and paradigm a reading inflects by, where it is a dictionary word or a
+    guess by analogy with one (pymorphy3's FakeDictionary); None for compound readings."""
+    unit, *info = parse.methods_stack[0]
+    if isinstance(unit, DictionaryAnalyzer) and len(info) == 3:
+        return unit, info[1]
+    return None
+
+
+@lru_cache(maxsize=None)
+def _variant_slots(unit: DictionaryAnalyzer, paradigm_id: int) -> FrozenSet[Tuple[Optional[str], ...]]:
+    """The slots a paradigm fills with more than one form ("высшая", "высочайшая")."""
+    slots = [_slot(tag) for _, tag, _ in unit.dict.build_paradigm_info(paradigm_id)]
+    return frozenset(slot for slot in slots if slots.count(slot) > 1)
+
+
+@lru_cache(maxsize=None)
+def _slot(tag: OpencorporaTag) -> Tuple[Optional[str], ...]:
+    """The grammemes that make two forms of a lexeme variants of one form. pymorphy3 has a
+    few thousand tags, and reading a grammeme off a tag is slow: each is computed once."""
+    # Plain strings: pymorphy3's typed grammemes compare slowly.
+    return tuple(None if value is None else str(value) for value in (tag.POS, tag.case, tag.number, tag.gender, tag.animacy))
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -256,28 +281,41 @@ def _is_name_like(parse: Parse) -> bool:
 
 def _person_fit(parse: Parse, gender: str, name_bonus: float, guessed: bool = False, has_surname: bool = False) -> float:
     """How well one analysis fits a name part of a person of this gender, in its own case."""
-    tag = parse.tag
-    if tag.POS not in ("NOUN",) + ADJECTIVES:
+    terms = _person_fit_terms(parse.tag, gender, guessed, has_surname)
+    if terms is None:
         return 0.0
-    if _is_name_like(parse) and not (guessed and tag.POS == "NOUN"):
+    bonus, factor = terms
+    return (parse.score + (name_bonus if bonus else 0.0)) * factor
+
+
+@lru_cache(maxsize=None)
+def _person_fit_terms(tag: OpencorporaTag, gender: str, guessed: bool, has_surname: bool) -> Optional[Tuple[bool, float]]:
+    """What a tag does to a reading's fit: whether it earns the name bonus and the factor its
+    score and bonus are multiplied by; None where it does not fit at all. pymorphy3's tags are
+    slow to query and few: each is read once."""
+    pos = tag.POS
+    name_like = any(t in tag for t in NAME_TAGS) or pos in ADJECTIVES
+    if pos not in ("NOUN",) + ADJECTIVES:
+        return None
+    if name_like and not (guessed and pos == "NOUN"):
         # First names, patronymics, -ов/-ин surnames and adjectival surnames carry the gender;
         # a guessed name's gender is its ending's, and a man's name may end in -а ("Соланы").
-        if gender not in tag and "ms-f" not in tag and not (tag.POS in ADJECTIVES and tag.number == "plur"):
-            return 0.0
+        if gender not in tag and "ms-f" not in tag and not (pos in ADJECTIVES and tag.number == "plur"):
+            return None
     # An adjective is a surname's reading where pymorphy3 knows no surname: "Толстым" is
     # "Толстой" before it is "толстый".
-    bonus = _is_name_like(parse) and not (tag.POS in ADJECTIVES and has_surname)
-    fit = parse.score + (name_bonus if bonus else 0.0)
+    bonus = name_like and not (pos in ADJECTIVES and has_surname)
+    factor = 1.0
     if tag.number == "plur":
         # A singular person: a plural form is a misspelt or mistagged one, the last resort.
-        fit *= 0.1
-    if tag.gender is not None and gender not in tag and "ms-f" not in tag and guessed == _is_name_like(parse):
+        factor *= 0.1
+    if tag.gender is not None and gender not in tag and "ms-f" not in tag and guessed == name_like:
         # A common noun of the other gender ("ангел" in "Ангелы Меркель") yields to a name,
         # and so does a name of the other gender guessed from an ending: "Лаженесса" in
         # "Саймона Лаженесса". A guessed common noun's gender is only its ending's: a man's
         # "Маехары" is a "Маехара".
-        fit *= 0.5
-    return fit
+        factor *= 0.5
+    return bonus, factor
 
 
 def _as_written_cases(word: str, parses: Sequence[Parse]) -> Tuple[Tuple[str, ...], float, Tuple[str, ...]]:
