@@ -43,11 +43,11 @@ def _score(gold_docs, predicted_docs, seen: Optional[Dict] = None) -> Dict:
     }
 
 
-def _run_spacy(model: str, texts: List[str], overrides: Dict[str, Any]):
+def _run_spacy(model: str, texts: List[str], overrides: Dict[str, Any], exclude: List[str]):
     import spacy
 
     start = time.perf_counter()
-    nlp = spacy.load(model, config=overrides)
+    nlp = spacy.load(model, config=overrides, exclude=exclude)
     load_seconds = time.perf_counter() - start
     nlp(texts[0])  # warm-up: lazy allocations
     start = time.perf_counter()
@@ -89,6 +89,7 @@ def benchmark_ner_one(
     system: str = typer.Argument(..., help="'slovnet' or a spaCy pipeline name or path"),
     data_path: Path = typer.Argument(..., help=".spacy file with gold entities", exists=True, dir_okay=False),
     overrides: List[str] = typer.Option([], "--override", help="section.key=value for spacy.load"),
+    exclude: List[str] = typer.Option([], "--exclude", help="A component not to load"),
     train_path: Optional[Path] = typer.Option(
         None, "--train-path", help=".spacy training data, for recall on seen and unseen mentions",
         exists=True, dir_okay=False,
@@ -107,7 +108,7 @@ def benchmark_ner_one(
         docs, load_seconds, seconds, size = _run_slovnet(texts, vocab)
     else:
         config = parse_config_overrides([f"--{override}" for override in overrides], env_var=None)
-        docs, load_seconds, seconds, size = _run_spacy(system, texts, config)
+        docs, load_seconds, seconds, size = _run_spacy(system, texts, config, exclude)
     n_words = sum(len(doc) for doc in gold)
     seen = read_training_mentions(train_path) if train_path is not None else None
     result = {
@@ -130,6 +131,9 @@ def benchmark_ner(
     pipelines: List[str] = typer.Option([], "--pipeline", "-p", help="NAME=PATH of a spaCy pipeline; repeatable"),
     overrides: List[str] = typer.Option(
         [], "--override", help="NAME:section.key=value, a config override for pipeline NAME; repeatable"
+    ),
+    excludes: List[str] = typer.Option(
+        [], "--exclude", help="NAME:component, a component pipeline NAME is loaded without; repeatable"
     ),
     slovnet: bool = typer.Option(True, help="Also run natasha/slovnet as shipped"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Markdown table"),
@@ -155,6 +159,11 @@ def benchmark_ner(
         if name not in systems or "=" not in override:
             msg.fail(f"--override {spec!r}: expected NAME:section.key=value for a --pipeline NAME", exits=1)
         overrides_of[name] += ["--override", override]
+    for spec in excludes:
+        name, _, component = spec.partition(":")
+        if name not in systems or not component:
+            msg.fail(f"--exclude {spec!r}: expected NAME:component for a --pipeline NAME", exits=1)
+        overrides_of[name] += ["--exclude", component]
     if slovnet:
         systems["natasha/slovnet"] = SLOVNET
     runs: Dict[str, List[Dict]] = {name: [] for name in systems}

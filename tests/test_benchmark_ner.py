@@ -79,6 +79,10 @@ def test_config_overrides_reach_the_pipeline(tmp_path):
 
     assert per_f() == 1.0
     assert per_f('nlp.disabled=["entity_ruler"]') == 0.0
+    args = ["benchmark-ner-one", str(tmp_path / "ruler"), str(tmp_path / "gold.spacy"), "--exclude", "entity_ruler"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["entity"]["ents_per_type"]["PER"]["f"] == 0.0
 
 
 def test_override_of_an_unknown_pipeline_is_a_clear_error(tmp_path):
@@ -87,6 +91,10 @@ def test_override_of_an_unknown_pipeline_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
     assert "expected NAME:section.key=value" in result.output
+    args = ["benchmark-ner", str(tmp_path / "gold.spacy"), "--pipeline", "ours=x", "--exclude", "theirs:ner"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert "expected NAME:component" in result.output
 
 
 @pytest.mark.parametrize(
