@@ -242,15 +242,17 @@ def _preceding(span: Span) -> Tuple[str, ...]:
 def _coordinated_with(span: Span, entity_ends: Dict[int, Span]) -> Optional[Span]:
     """The entity right before the conjunction that opens this span, quotes aside."""
     doc = span.doc
-    i = span.start - 1
-    while i >= 0 and doc[i].text in QUOTES:
-        i -= 1
+    i = _before_quotes(doc, span.start - 1)
     if i < 0 or doc[i].lower_ not in CONJUNCTIONS:
         return None
-    i -= 1
+    return entity_ends.get(_before_quotes(doc, i - 1) + 1)
+
+
+def _before_quotes(doc: Doc, i: int) -> int:
+    """The index of the last token at or before i that is not a quote (-1 if none)."""
     while i >= 0 and doc[i].text in QUOTES:
         i -= 1
-    return entity_ends.get(i + 1)
+    return i
 
 
 def _may_stand_for_any(word: str, names: Set[str]) -> bool:

@@ -53,7 +53,7 @@ CONSONANT_LOCATIVE = re.compile(r"[бвгджзклмнпрстфхцчшщ]е$"
 # The locative of a place named with the feminine suffix -овка/-евка/-инка ("Тарасовке").
 FEMININE_PLACE_LOCATIVE = re.compile(r"(ов|ев|ёв|ин)ке$", re.IGNORECASE)
 # The articles and saints' titles that open foreign place names and do not decline: "Сан
-# Луисе", "Аль Аин", "Ла Маншу", "Санта Крусе".
+# Луисе", "Аль Аин", "Санта Крусе".
 FOREIGN_ARTICLES = frozenset(
     "сан санта санто сент сен лос лас эль аль ла ле де дель дос дас".split()
 )
@@ -275,8 +275,8 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
-def _is_name_like(parse: Parse) -> bool:
-    return any(t in parse.tag for t in NAME_TAGS) or parse.tag.POS in ADJECTIVES
+def _is_name_like(tag: OpencorporaTag) -> bool:
+    return any(t in tag for t in NAME_TAGS) or tag.POS in ADJECTIVES
 
 
 def _person_fit(parse: Parse, gender: str, name_bonus: float, guessed: bool = False, has_surname: bool = False) -> float:
@@ -294,7 +294,7 @@ def _person_fit_terms(tag: OpencorporaTag, gender: str, guessed: bool, has_surna
     score and bonus are multiplied by; None where it does not fit at all. pymorphy3's tags are
     slow to query and few: each is read once."""
     pos = tag.POS
-    name_like = any(t in tag for t in NAME_TAGS) or pos in ADJECTIVES
+    name_like = _is_name_like(tag)
     if pos not in ("NOUN",) + ADJECTIVES:
         return None
     if name_like and not (guessed and pos == "NOUN"):
@@ -413,19 +413,16 @@ def _person_table(
     # "Тимакова"), not as a qualitative adjective ("Тимаковая"): possessives go first.
     for parse in sorted(parses, key=lambda p: not (guessed and _is_possessive(p))):
         case = case_of(parse)
-        if case is None:
+        # A word that does not decline is no evidence of the case: it fits them all. That
+        # pymorphy3 guesses a word does not decline is the ending's business, above.
+        if case is None or "Fixd" in parse.tag and guessed:
             continue
+        # A guess that puts back a vowel the ending took, as for "немца" -> "немец", yields
+        # to the stem: "Хайнца" is a "Хайнц".
+        factor = 0.5 if guessed and _adds_fleeting_vowel(word, parse, case) else 1.0
+        bonus = weights.guessed_name_bonus if guessed else weights.name_bonus
         for gender in GENDERS:
-            bonus = weights.guessed_name_bonus if guessed else weights.name_bonus
-            fit = _person_fit(parse, gender, bonus, guessed, has_surname)
-            # A word that does not decline is no evidence of the case: it fits them all. That
-            # pymorphy3 guesses a word does not decline is the ending's business, above.
-            if "Fixd" in parse.tag and guessed:
-                continue
-            if guessed and _adds_fleeting_vowel(word, parse, case):
-                # A guess that puts back a vowel the ending took, as for "немца" -> "немец",
-                # yields to the stem: "Хайнца" is a "Хайнц".
-                fit *= 0.5
+            fit = _person_fit(parse, gender, bonus, guessed, has_surname) * factor
             for each in CASES if "Fixd" in parse.tag else (case,):
                 offer(gender, each, fit, partial(_parse_nominative, word, parse, gender, morph))
     if word[:1].isupper():
